@@ -1,0 +1,186 @@
+# pam_cgbpf — plain Makefile. Run `make help` for the targets.
+
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+BUILD   := build
+
+PKGS := gcc make clang llvm libbpf-dev libpam0g-dev bpftool libelf-dev zlib1g-dev pkg-config \
+	pamtester openssh-server openssh-client iperf3 libpam-wrapper valgrind iproute2 \
+	python3 man-db groff-base procps passwd login util-linux
+
+PAM_LIBDIR := $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)
+SECUREDIR  ?= $(PAM_LIBDIR)/security
+SBINDIR    ?= /usr/sbin
+MANDIR     ?= /usr/share/man
+CONFDIR    ?= /etc/security
+
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -I$(BUILD) -Ipam_cgbpf $(WARN)
+LDLIBS_BPF := -lbpf -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ipam_cgbpf \
+	-Wall -Werror
+
+# Sanitizer build: make SAN=1 (objects go to build/san).
+ifeq ($(SAN),1)
+BUILD   := build/san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRCS  := $(filter-out pam_cgbpf/pam_edge.c pam_cgbpf/cgbpfctl.c,$(wildcard pam_cgbpf/*.c))
+LIB_OBJS  := $(patsubst pam_cgbpf/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+FAULT_OBJS := $(patsubst pam_cgbpf/%.c,$(BUILD)/fault/%.o,$(LIB_SRCS) pam_cgbpf/pam_edge.c)
+BPF_SRCS  := $(wildcard pam_cgbpf/bpf/*.bpf.c)
+SKELS     := $(patsubst pam_cgbpf/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
+TEST_BPF_SRCS := $(wildcard tests/bpf/*.bpf.c)
+TEST_BPF_OBJS := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/bpf/%.bpf.o,$(TEST_BPF_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps deps-if-needed check demo install uninstall bench tests fault clean help format fuzz
+
+all: $(BUILD)/pam_cgbpf.so $(BUILD)/cgbpfctl
+
+help:
+	@echo "make            build build/pam_cgbpf.so and build/cgbpfctl"
+	@echo "make deps       install the Debian packages needed to build and test"
+	@echo "make check      build and run the whole test suite (as root)"
+	@echo "make demo       a sandboxed session, shown step by step (as root)"
+	@echo "make install    install module, cgbpfctl, man pages, example policy (DESTDIR honoured)"
+	@echo "make uninstall  remove what install put there"
+	@echo "make bench      run the benchmarks in bench/"
+
+# ---- dependencies -----------------------------------------------------------------------------
+deps:
+	@missing=$$(for p in $(PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null || exit 1; \
+	else echo "all build and test packages present"; fi
+
+deps-if-needed:
+	@command -v $(CLANG) >/dev/null && command -v $(BPFTOOL) >/dev/null && \
+		command -v pamtester >/dev/null && [ -f /usr/include/bpf/libbpf.h ] && \
+		[ -f /usr/include/security/pam_modules.h ] && command -v sshd >/dev/null && \
+		command -v iperf3 >/dev/null && command -v valgrind >/dev/null && \
+		[ -n "$$(ls /usr/lib/*/libpam_wrapper.so 2>/dev/null)" ] || $(MAKE) --no-print-directory deps
+
+# ---- BPF --------------------------------------------------------------------------------------
+$(BUILD)/bpf/%.bpf.o: pam_cgbpf/bpf/%.bpf.c $(wildcard pam_cgbpf/bpf/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# ---- user space -------------------------------------------------------------------------------
+HDRS := $(wildcard pam_cgbpf/*.h pam_cgbpf/bpf/*.h)
+
+$(BUILD)/obj/%.o: pam_cgbpf/%.c $(HDRS) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The fault-injection build: the same sources with CGBPF_FAULT_INJECTION, for tests only.
+$(BUILD)/fault/%.o: pam_cgbpf/%.c $(HDRS) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DCGBPF_FAULT_INJECTION -c $< -o $@
+
+$(BUILD)/libcgbpf.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/pam_cgbpf.so: $(BUILD)/obj/pam_edge.o $(BUILD)/libcgbpf.a pam_cgbpf/pam_cgbpf.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_cgbpf/pam_cgbpf.map -Wl,-z,defs \
+		-o $@ $(BUILD)/obj/pam_edge.o $(BUILD)/libcgbpf.a -lpam $(LDLIBS_BPF)
+
+$(BUILD)/cgbpfctl: $(BUILD)/obj/cgbpfctl.o $(BUILD)/libcgbpf.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BPF)
+
+$(BUILD)/tests/pam_cgbpf_fault.so: $(FAULT_OBJS) pam_cgbpf/pam_cgbpf.map
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_cgbpf/pam_cgbpf.map -Wl,-z,defs \
+		-o $@ $(FAULT_OBJS) -lpam $(LDLIBS_BPF)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a $(LDLIBS_BPF)
+
+$(BUILD)/tests/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a $(LDLIBS_BPF) -lpam
+
+$(HELPER_BINS): $(BUILD)/libcgbpf.a
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a -lpam $(LDLIBS_BPF)
+
+tests: all $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF_OBJS) $(BUILD)/tests/pam_cgbpf_fault.so \
+	$(BENCH_BINS)
+
+# ---- the targets of INTERFACE.md §1 -----------------------------------------------------------
+check: deps-if-needed
+	@$(MAKE) --no-print-directory tests
+	@bash tests/run.sh
+
+demo: deps-if-needed
+	@$(MAKE) --no-print-directory all $(HELPER_BINS)
+	@bash conf/demo.sh
+
+bench: deps-if-needed
+	@$(MAKE) --no-print-directory tests
+	@bash bench/run.sh
+
+# Fuzz the policy parser with libFuzzer for FUZZ_SECONDS (default 60).
+FUZZ_SECONDS ?= 60
+fuzz: $(SKELS)
+	@mkdir -p $(BUILD)/fuzz
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ipam_cgbpf \
+		-o $(BUILD)/fuzz/fuzz_policy tests/fuzz/fuzz_policy.c pam_cgbpf/policy.c \
+		pam_cgbpf/resolve.c pam_cgbpf/error.c
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus tests/fuzz/corpus
+
+install: all
+	install -d $(DESTDIR)$(SECUREDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(CONFDIR)
+	install -m 0644 $(BUILD)/pam_cgbpf.so $(DESTDIR)$(SECUREDIR)/pam_cgbpf.so
+	install -m 0755 $(BUILD)/cgbpfctl $(DESTDIR)$(SBINDIR)/cgbpfctl
+	install -m 0644 man/pam_cgbpf.8 man/cgbpfctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/pam_cgbpf.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	@if [ -e $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf ]; then \
+		echo "keeping existing $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf"; \
+	else install -m 0644 conf/pam_cgbpf.conf $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf; fi
+
+# The policy file is the administrator's: uninstall removes it only if it is still the example.
+uninstall:
+	rm -f $(DESTDIR)$(SECUREDIR)/pam_cgbpf.so $(DESTDIR)$(SBINDIR)/cgbpfctl \
+		$(DESTDIR)$(MANDIR)/man8/pam_cgbpf.8 $(DESTDIR)$(MANDIR)/man8/cgbpfctl.8 \
+		$(DESTDIR)$(MANDIR)/man5/pam_cgbpf.conf.5
+	@if cmp -s conf/pam_cgbpf.conf $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf; then \
+		rm -f $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf ]; then \
+		echo "keeping modified $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf"; fi
+
+format:
+	clang-format -i pam_cgbpf/*.c pam_cgbpf/*.h pam_cgbpf/bpf/*.c pam_cgbpf/bpf/*.h tests/*/*.c \
+		bench/*.c
+
+clean:
+	rm -rf build
