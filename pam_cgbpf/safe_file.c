@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Reading root's files without trusting anybody else's (INTERFACE.md §3,
+ * "Safety").
+ *
+ * The path is walked one component at a time from an fd on "/", and every
+ * check is an fstat of an fd already open: what is checked is what is read,
+ * whatever renames happen meanwhile.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safe_file.h"
+
+static const char *errno_text(int e, char *buf, size_t size)
+{
+	return strerror_r(e, buf, size); /* the GNU variant: thread-safe, returns the text */
+}
+
+/* @dir is the first @dir_len bytes of @path, for messages. */
+static int check_dir(int fd, const char *path, int dir_len, struct cgbpf_error *err)
+{
+	char ebuf[128];
+	struct stat st;
+	int e;
+
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		return cgbpf_error_set(err, e, "%s: cannot stat %.*s: %s", path, dir_len, path,
+				       errno_text(e, ebuf, sizeof(ebuf)));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return cgbpf_error_set(err, ENOTDIR, "%s: %.*s is not a directory", path, dir_len,
+				       path);
+	if (st.st_uid != 0)
+		return cgbpf_error_set(err, EPERM,
+				       "%s: refused: directory %.*s is owned by uid %u, not root",
+				       path, dir_len, path, (unsigned int)st.st_uid);
+	/* Sticky: others may create files here but not replace root's. */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		return cgbpf_error_set(
+		    err, EPERM,
+		    "%s: refused: directory %.*s is writable by group or others (mode %04o)", path,
+		    dir_len, path, (unsigned int)(st.st_mode & 07777));
+	return 0;
+}
+
+static int open_error(int dirfd, const char *name, const char *path, int prefix_len, int e,
+		      struct cgbpf_error *err)
+{
+	char ebuf[128];
+	struct stat st;
+
+	/* O_NOFOLLOW says ELOOP (ENOTDIR with O_DIRECTORY): say why in words. */
+	if ((e == ELOOP || e == ENOTDIR) && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return cgbpf_error_set(err, EPERM, "%s: refused: %.*s is a symbolic link", path,
+				       prefix_len, path);
+	if ((size_t)prefix_len == strlen(path))
+		return cgbpf_error_set(err, e, "%s: %s", path, errno_text(e, ebuf, sizeof(ebuf)));
+	return cgbpf_error_set(err, e, "%s: cannot open %.*s: %s", path, prefix_len, path,
+			       errno_text(e, ebuf, sizeof(ebuf)));
+}
+
+static int check_file(int fd, const char *path, size_t max_size, struct stat *st,
+		      struct cgbpf_error *err)
+{
+	char ebuf[128];
+	int e;
+
+	if (fstat(fd, st) < 0) {
+		e = errno;
+		return cgbpf_error_set(err, e, "%s: cannot stat: %s", path,
+				       errno_text(e, ebuf, sizeof(ebuf)));
+	}
+	if (!S_ISREG(st->st_mode))
+		return cgbpf_error_set(err, EPERM, "%s: refused: not a regular file%s", path,
+				       S_ISDIR(st->st_mode) ? " (a directory)" : "");
+	if (st->st_uid != 0)
+		return cgbpf_error_set(err, EPERM, "%s: refused: owned by uid %u, not root", path,
+				       (unsigned int)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return cgbpf_error_set(err, EPERM,
+				       "%s: refused: writable by group or others (mode %04o)", path,
+				       (unsigned int)(st->st_mode & 07777));
+	if (st->st_size < 0 || (uintmax_t)st->st_size > max_size)
+		return cgbpf_error_set(err, EFBIG, "%s: refused: too large (%jd bytes, limit %zu)",
+				       path, (intmax_t)st->st_size, max_size);
+	return 0;
+}
+
+int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
+		   struct cgbpf_error *err)
+{
+	char *copy = NULL, *data = NULL, *name, *next, *save = NULL, ebuf[128];
+	int dirfd = -1, fd = -1, prefix_len, ret, e;
+	size_t got = 0;
+	struct stat st;
+	ssize_t n;
+
+	*buf = NULL;
+	*len = 0;
+	if (!path || path[0] != '/') {
+		ret = cgbpf_error_set(err, EINVAL, "%s: refused: not an absolute path",
+				      path ? path : "(null)");
+		goto out;
+	}
+	if (path[strlen(path) - 1] == '/') {
+		ret = cgbpf_error_set(err, EINVAL, "%s: refused: not a file name", path);
+		goto out;
+	}
+	copy = strdup(path);
+	if (!copy) {
+		ret = cgbpf_error_set(err, ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+
+	dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		e = errno;
+		ret = cgbpf_error_set(err, e, "%s: cannot open /: %s", path,
+				      errno_text(e, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	ret = check_dir(dirfd, path, 1, err);
+	if (ret < 0)
+		goto out;
+
+	for (name = strtok_r(copy, "/", &save);; name = next) {
+		/* Each directory is checked as the walk reaches it; ".." would leave the chain. */
+		if (!strcmp(name, ".") || !strcmp(name, "..")) {
+			ret = cgbpf_error_set(err, EINVAL, "%s: refused: '.' or '..' in the path",
+					      path);
+			goto out;
+		}
+		prefix_len = (int)(name - copy + (ptrdiff_t)strlen(name));
+		next = strtok_r(NULL, "/", &save);
+		if (!next)
+			break;
+		fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			ret = open_error(dirfd, name, path, prefix_len, errno, err);
+			goto out;
+		}
+		close(dirfd);
+		dirfd = fd;
+		fd = -1;
+		ret = check_dir(dirfd, path, prefix_len, err);
+		if (ret < 0)
+			goto out;
+	}
+
+	/* O_NONBLOCK: a FIFO planted under the name must be refused, not waited on. */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		ret = open_error(dirfd, name, path, prefix_len, errno, err);
+		goto out;
+	}
+	ret = check_file(fd, path, max_size, &st, err);
+	if (ret < 0)
+		goto out;
+
+	data = malloc((size_t)st.st_size + 1);
+	if (!data) {
+		ret = cgbpf_error_set(err, ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, data + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			ret = cgbpf_error_set(err, e, "%s: read: %s", path,
+					      errno_text(e, ebuf, sizeof(ebuf)));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	data = NULL;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(data);
+	free(copy);
+	return ret;
+}

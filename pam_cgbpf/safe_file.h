@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Reading a file that decides what a session may do (the policy, the BPF
+ * objects it names) only when nobody but root could have written it
+ * (INTERFACE.md §3, "Safety").
+ */
+#ifndef CGBPF_SAFE_FILE_H
+#define CGBPF_SAFE_FILE_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/*
+ * Reads the whole of @path, an absolute path, if it is a regular file owned by
+ * root, not writable by group or others, at most @max_size bytes, and every
+ * directory from it up to / is owned by root and not writable by group or
+ * others unless sticky. No symbolic link is followed anywhere in the path, and
+ * the checks apply to the very file that is read.
+ *
+ * On success returns 0, *buf owns the contents followed by a NUL that *len
+ * does not count. On failure returns a negative errno (-EPERM when the file is
+ * refused as unsafe, -EFBIG when too large, -EINVAL for a relative path, or
+ * what open/read said), sets *buf to NULL and *len to 0 and fills @err with a
+ * message that names @path.
+ */
+int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
+		   struct cgbpf_error *err);
+
+#endif
