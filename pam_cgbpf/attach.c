@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "attach.h"
+#include "fault.h"
+#include "filter_load.h"
+#include "safe_file.h"
+#include "sha256.h"
+#include "util.h"
+
+#define OBJECT_MAX_SIZE (64u << 20)
+
+static const char *const hook_sections[HOOK_COUNT] = {
+	[HOOK_INGRESS] = "cgroup_skb/ingress",
+	[HOOK_EGRESS] = "cgroup_skb/egress",
+	[HOOK_SOCK_CREATE] = "cgroup/sock_create",
+};
+
+static const enum bpf_attach_type hook_attach_types[HOOK_COUNT] = {
+	[HOOK_INGRESS] = BPF_CGROUP_INET_INGRESS,
+	[HOOK_EGRESS] = BPF_CGROUP_INET_EGRESS,
+	[HOOK_SOCK_CREATE] = BPF_CGROUP_INET_SOCK_CREATE,
+};
+
+static const enum bpf_prog_type hook_prog_types[HOOK_COUNT] = {
+	[HOOK_INGRESS] = BPF_PROG_TYPE_CGROUP_SKB,
+	[HOOK_EGRESS] = BPF_PROG_TYPE_CGROUP_SKB,
+	[HOOK_SOCK_CREATE] = BPF_PROG_TYPE_CGROUP_SOCK,
+};
+
+static void want_free(struct want_attach *w)
+{
+	filter_image_free(w->img);
+	free(w->obj);
+	free(w->ident);
+	free(w->what);
+}
+
+void want_set_free(struct want_set *ws)
+{
+	for (size_t i = 0; i < ws->n; i++)
+		want_free(&ws->v[i]);
+	free(ws->v);
+	*ws = (struct want_set){0};
+}
+
+static int want_push(struct want_set *ws, struct want_attach *w)
+{
+	struct want_attach *n = realloc(ws->v, (ws->n + 1) * sizeof(*n));
+
+	if (!n) {
+		want_free(w);
+		return -ENOMEM;
+	}
+	ws->v = n;
+	ws->v[ws->n++] = *w;
+	return 0;
+}
+
+static void object_close(struct bpf_object **o)
+{
+	bpf_object__close(*o);
+}
+#define _cleanup_object_ __attribute__((cleanup(object_close)))
+
+/*
+ * Opens an object from memory and picks the program for @hook: the one named,
+ * or the only one whose section fits. Returns it in *out (owned by *objp).
+ */
+static int object_pick(const char *buf, size_t len, const char *path, const char *name,
+		       enum cgbpf_hook hook, struct bpf_object **objp, struct bpf_program **out,
+		       const char *file, unsigned int line, struct cgbpf_error *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "pam_cgbpf_obj");
+	struct bpf_object *obj;
+	struct bpf_program *prog, *found = NULL;
+	int r;
+
+	obj = bpf_object__open_mem(buf, len, &opts);
+	if (!obj) {
+		r = -errno;
+		return cgbpf_error_at(err, r, file, line, "object %s is not a valid BPF object: %s",
+				      path, strerror(-r));
+	}
+	if (name) {
+		found = bpf_object__find_program_by_name(obj, name);
+		if (!found) {
+			bpf_object__close(obj);
+			return cgbpf_error_at(err, ENOENT, file, line,
+					      "object %s has no program named %s", path, name);
+		}
+		if (strcmp(bpf_program__section_name(found), hook_sections[hook]) != 0) {
+			r = cgbpf_error_at(err, EINVAL, file, line,
+					   "program %s in %s is in section %s, but hook %s needs "
+					   "section %s",
+					   name, path, bpf_program__section_name(found),
+					   hook_name(hook), hook_sections[hook]);
+			bpf_object__close(obj);
+			return r;
+		}
+	} else {
+		bpf_object__for_each_program(prog, obj)
+		{
+			if (strcmp(bpf_program__section_name(prog), hook_sections[hook]) != 0)
+				continue;
+			if (found) {
+				r = cgbpf_error_at(err, EINVAL, file, line,
+						   "object %s holds several %s programs (%s, %s): "
+						   "name one as %s:NAME",
+						   path, hook_sections[hook], bpf_program__name(found),
+						   bpf_program__name(prog), path);
+				bpf_object__close(obj);
+				return r;
+			}
+			found = prog;
+		}
+		if (!found) {
+			bpf_object__close(obj);
+			return cgbpf_error_at(err, ENOENT, file, line,
+					      "object %s has no program in section %s for hook %s",
+					      path, hook_sections[hook], hook_name(hook));
+		}
+	}
+	bpf_object__for_each_program(prog, obj)
+		bpf_program__set_autoload(prog, prog == found);
+	*objp = obj;
+	*out = found;
+	return 0;
+}
+
+static int want_program(const struct rule *rule, enum cgbpf_hook hook, const char *file,
+			struct want_attach *w, struct cgbpf_error *err)
+{
+	_cleanup_object_ struct bpf_object *obj = NULL;
+	struct bpf_program *prog;
+	struct cgbpf_error ferr = {{0}};
+	uint8_t digest[SHA256_DIGEST_SIZE];
+	char hex[2 * SHA256_DIGEST_SIZE + 1];
+	int r;
+
+	r = safe_read_file(rule->path, OBJECT_MAX_SIZE, &w->obj, &w->obj_len, &ferr);
+	if (r < 0)
+		return cgbpf_error_at(err, r, file, rule->line, "program %s", ferr.msg);
+	r = object_pick(w->obj, w->obj_len, rule->path, rule->prog_name, hook, &obj, &prog, file,
+			rule->line, err);
+	if (r < 0)
+		return r;
+	sha256(w->obj, w->obj_len, digest);
+	sha256_hex(digest, hex);
+	if (asprintf(&w->ident, "%s:%s", hex, bpf_program__name(prog)) < 0) {
+		w->ident = NULL;
+		return -ENOMEM;
+	}
+	if (asprintf(&w->what, "%s:%s", rule->path, bpf_program__name(prog)) < 0) {
+		w->what = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A pinned program must be the administrator's: root-owned, not writable by others. */
+static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char *file,
+		       struct want_attach *w, struct cgbpf_error *err)
+{
+	struct bpf_prog_info info = {0};
+	__u32 info_len = sizeof(info);
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (lstat(rule->path, &st) < 0)
+		return cgbpf_error_at(err, errno, file, rule->line, "pinned %s: %m", rule->path);
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		return cgbpf_error_at(err, EPERM, file, rule->line,
+				      "pinned %s refused: must be owned by root and not writable "
+				      "by group or others",
+				      rule->path);
+	fd = bpf_obj_get(rule->path);
+	if (fd < 0)
+		return cgbpf_error_at(err, errno, file, rule->line,
+				      "pinned %s is not a pinned BPF object: %m", rule->path);
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) < 0)
+		return cgbpf_error_at(err, errno, file, rule->line, "pinned %s: %m", rule->path);
+	if (info.type != hook_prog_types[hook])
+		return cgbpf_error_at(err, EINVAL, file, rule->line,
+				      "pinned %s is not a program for hook %s (program type %u)",
+				      rule->path, hook_name(hook), info.type);
+	if (asprintf(&w->ident, "%u:%s", info.id, rule->path) < 0) {
+		w->ident = NULL;
+		return -ENOMEM;
+	}
+	w->what = strdup(rule->path);
+	return w->what ? 0 : -ENOMEM;
+}
+
+int want_set_build(const struct resolved_policy *rp, const char *policy_file,
+		   struct want_set *out, struct cgbpf_error *err)
+{
+	struct want_set ws = {0};
+	int r = 0;
+
+	for (int h = 0; h < HOOK_COUNT && r == 0; h++) {
+		const struct hook_plan *plan = &rp->hook[h];
+
+		if (plan->none)
+			continue;
+		if (plan->n_filter) {
+			struct want_attach w = {.hook = (enum cgbpf_hook)h, .kind = ATT_FILTER};
+
+			w.line = plan->filter[0]->line;
+			r = filter_compile((enum cgbpf_hook)h, plan->filter, plan->n_filter,
+					   policy_file, &w.img, err);
+			if (r == 0 && !(w.ident = strdup(filter_image_id(w.img))))
+				r = -ENOMEM;
+			if (r == 0 && asprintf(&w.what, "%zu rule%s", plan->n_filter,
+					       plan->n_filter == 1 ? "" : "s") < 0) {
+				w.what = NULL;
+				r = -ENOMEM;
+			}
+			if (r < 0)
+				want_free(&w);
+			else
+				r = want_push(&ws, &w);
+		}
+		for (size_t i = 0; i < plan->n_programs && r == 0; i++) {
+			const struct rule *rule = plan->programs[i];
+			struct want_attach w = {
+				.hook = (enum cgbpf_hook)h,
+				.kind = rule->action == ACT_PROGRAM ? ATT_PROGRAM : ATT_PINNED,
+				.line = rule->line,
+				.path = rule->path,
+				.prog_name = rule->prog_name,
+			};
+
+			if (w.kind == ATT_PROGRAM)
+				r = want_program(rule, (enum cgbpf_hook)h, policy_file, &w, err);
+			else
+				r = want_pinned(rule, (enum cgbpf_hook)h, policy_file, &w, err);
+			if (r < 0)
+				want_free(&w);
+			else
+				r = want_push(&ws, &w);
+		}
+	}
+	if (r < 0) {
+		want_set_free(&ws);
+		return r == -ENOMEM ? cgbpf_error_set(err, r, "out of memory") : r;
+	}
+	*out = ws;
+	return 0;
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && sf.f_type == BPF_FS_MAGIC;
+}
+
+int bpffs_mkdir(const char *dir, struct cgbpf_error *err)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return cgbpf_error_set(err, errno, "cannot create %s: %m", dir);
+	if (lstat(dir, &st) < 0)
+		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
+		return cgbpf_error_set(err, EPERM,
+				       "%s refused: must be a root-only directory (uid %u, mode %04o)",
+				       dir, st.st_uid, st.st_mode & 07777);
+	return 0;
+}
+
+int bpffs_ensure(const char *dir, struct cgbpf_error *err)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+
+	/* As systemd does at boot, so that pins survive this process. */
+	if (!is_bpffs("/sys/fs/bpf") &&
+	    mount("bpf", "/sys/fs/bpf", "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=700") < 0)
+		return cgbpf_error_set(err, errno, "cannot mount bpffs at /sys/fs/bpf: %m");
+	if (n >= sizeof(path))
+		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
+	memcpy(path, dir, n + 1);
+	/* mkdir -p, the components below the mount only. */
+	for (char *p = path + 1;; p++) {
+		bool last = *p == '\0';
+		struct stat st;
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (stat(path, &st) < 0) {
+			if (!is_bpffs(path) && errno == ENOENT) {
+				char parent[4096];
+
+				snprintf(parent, sizeof(parent), "%s", path);
+				*strrchr(parent, '/') = '\0';
+				if (!is_bpffs(parent[0] ? parent : "/"))
+					return cgbpf_error_set(err, ENOTDIR,
+							       "bpffs=%s: %s is not on a BPF file "
+							       "system",
+							       dir, path);
+			}
+			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+				return cgbpf_error_set(err, errno, "cannot create %s: %m", path);
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
+	if (!is_bpffs(dir))
+		return cgbpf_error_set(err, ENOTDIR, "bpffs=%s is not on a BPF file system", dir);
+	return bpffs_mkdir(dir, err);
+}
+
+int shared_entry_dir(const char *shared_dir, enum attach_kind kind, const char *ident, char *buf,
+		     size_t size)
+{
+	char name[256];
+	size_t i;
+
+	/* ident is "hex" or "hex:name"; a pin name cannot hold ':'. */
+	for (i = 0; ident[i] && i < sizeof(name) - 1; i++)
+		name[i] = ident[i] == ':' ? '-' : ident[i];
+	name[i] = '\0';
+	if ((size_t)snprintf(buf, size, "%s/%s-%s", shared_dir, attach_kind_name(kind), name) >=
+	    size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* A program from a `program` rule: cached as <shared>/program-<sha>-<name>/prog. */
+static int program_get_shared(const struct want_attach *w, const char *dir,
+			      const char *policy_file, int *prog_fd, struct cgbpf_error *err)
+{
+	_cleanup_object_ struct bpf_object *obj = NULL;
+	struct bpf_program *prog;
+	char pin[4200];
+	int fd, r;
+
+	snprintf(pin, sizeof(pin), "%s/prog", dir);
+	fd = bpf_obj_get(pin);
+	if (fd >= 0) {
+		*prog_fd = fd;
+		return 0;
+	}
+	r = object_pick(w->obj, w->obj_len, w->path, w->prog_name, w->hook, &obj, &prog,
+			policy_file, w->line, err);
+	if (r < 0)
+		return r;
+	r = bpf_object__load(obj);
+	if (r < 0)
+		return cgbpf_error_at(err, r, policy_file, w->line,
+				      "program %s: the kernel refused to load it: %s", w->what,
+				      strerror(-r));
+	r = bpffs_mkdir(dir, err);
+	if (r < 0)
+		return r;
+	if (bpf_obj_pin(bpf_program__fd(prog), pin) < 0) {
+		r = cgbpf_error_set(err, errno, "cannot pin %s: %m", pin);
+		rmdir(dir);
+		return r;
+	}
+	fd = dup(bpf_program__fd(prog));
+	if (fd < 0) {
+		r = cgbpf_error_set(err, errno, "dup: %m");
+		unlink(pin);
+		rmdir(dir);
+		return r;
+	}
+	*prog_fd = fd;
+	return 0;
+}
+
+int attach_get_prog(const struct want_attach *w, const char *shared_dir, const char *policy_file,
+		    int *prog_fd, struct cgbpf_error *err)
+{
+	char dir[4096];
+	int fd;
+
+	if (w->kind == ATT_PINNED) {
+		fd = bpf_obj_get(w->path);
+		if (fd < 0)
+			return cgbpf_error_at(err, errno, policy_file, w->line, "pinned %s: %m",
+					      w->path);
+		*prog_fd = fd;
+		return 0;
+	}
+	if (shared_entry_dir(shared_dir, w->kind, w->ident, dir, sizeof(dir)) < 0)
+		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
+	if (w->kind == ATT_FILTER)
+		return filter_get_shared(w->img, dir, prog_fd, err);
+	return program_get_shared(w, dir, policy_file, prog_fd, err);
+}
+
+int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
+		    struct cgbpf_error *err)
+{
+	_cleanup_close_ int link = -1;
+
+	if (fault_hit("attach"))
+		return cgbpf_error_set(err, EIO, "cannot attach to hook %s: injected fault",
+				       hook_name(hook));
+	/* A bpf_link has multi semantics and cannot be detached without its fd. */
+	link = bpf_link_create(prog_fd, cg_fd, hook_attach_types[hook], NULL);
+	if (link < 0)
+		return cgbpf_error_set(err, errno, "cannot attach to hook %s: %m",
+				       hook_name(hook));
+	if (bpf_obj_pin(link, pin) < 0) {
+		int r = cgbpf_error_set(err, errno, "cannot pin link %s: %m", pin);
+
+		bpf_link_detach(link);
+		return r;
+	}
+	return 0;
+}
+
+int attach_unpin(const char *pin)
+{
+	_cleanup_close_ int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Detach now even if someone else still holds a reference to the link. */
+	bpf_link_detach(fd);
+	if (unlink(pin) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int attach_link_update(const char *pin, int prog_fd, struct cgbpf_error *err)
+{
+	_cleanup_close_ int fd = bpf_obj_get(pin);
+
+	if (fd < 0)
+		return cgbpf_error_set(err, errno, "cannot open link %s: %m", pin);
+	if (bpf_link_update(fd, prog_fd, NULL) < 0)
+		return cgbpf_error_set(err, errno, "cannot update link %s: %m", pin);
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What a user's policy wants attached, getting the programs (from the shared
+ * cache in <bpffs>/shared when an identical one is loaded already), and the
+ * pinned bpf_links that attach them to a cgroup.
+ */
+#ifndef CGBPF_ATTACH_H
+#define CGBPF_ATTACH_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "filter_compile.h"
+#include "ledger.h"
+#include "resolve.h"
+
+/* One program the policy wants on one hook. */
+struct want_attach {
+	enum cgbpf_hook hook;
+	enum attach_kind kind;
+	char *ident; /* as in struct ledger_attach */
+	char *what;  /* for people */
+	unsigned int line;
+	struct filter_image *img; /* ATT_FILTER */
+	char *obj;		  /* ATT_PROGRAM: the object file's bytes */
+	size_t obj_len;
+	const char *path;      /* ATT_PROGRAM, ATT_PINNED: points into the policy */
+	const char *prog_name; /* ATT_PROGRAM: NULL = the one program fitting the hook */
+};
+
+struct want_set {
+	struct want_attach *v;
+	size_t n;
+};
+
+/*
+ * Compiles the filters and reads and checks every object the resolved policy
+ * names, without touching the kernel's state: errors are "FILE:LINE: ...".
+ */
+int want_set_build(const struct resolved_policy *rp, const char *policy_file,
+		   struct want_set *out, struct cgbpf_error *err);
+void want_set_free(struct want_set *ws);
+
+/* Mounts bpffs at /sys/fs/bpf when nothing is mounted there; creates DIR 0700. */
+int bpffs_ensure(const char *dir, struct cgbpf_error *err);
+
+/* mkdir of a root-only directory on bpffs, tolerating an existing one. */
+int bpffs_mkdir(const char *dir, struct cgbpf_error *err);
+
+/*
+ * A program fd for @w: from the shared cache under @shared_dir, or loaded now
+ * and added to it. The caller holds the global lock.
+ */
+int attach_get_prog(const struct want_attach *w, const char *shared_dir, const char *policy_file,
+		    int *prog_fd, struct cgbpf_error *err);
+
+/* Attaches @prog_fd to @cg_fd as a bpf_link (multi semantics) and pins the link at @pin. */
+int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
+		    struct cgbpf_error *err);
+
+/* Detaches the link pinned at @pin and removes the pin; a missing pin is not an error. */
+int attach_unpin(const char *pin);
+
+/* Atomically replaces the program of the link pinned at @pin (gap-free reload). */
+int attach_link_update(const char *pin, int prog_fd, struct cgbpf_error *err);
+
+/* The shared cache directory for @ident of @kind under @shared_dir. */
+int shared_entry_dir(const char *shared_dir, enum attach_kind kind, const char *ident, char *buf,
+		     size_t size);
+
+#endif

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include "cgroup.h"
+#include "util.h"
+
+
+int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return cgbpf_error_set(err, errno, "cannot read /proc/self/mountinfo: %m");
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent maj:min root mountpoint opts [optional...] - fstype source superopts */
+		char mnt[4096], *sep = strstr(line, " - ");
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		/* mountinfo escapes spaces as \040; a cgroup mount point with one is not supported. */
+		if (strchr(mnt, '\\'))
+			continue;
+		if (snprintf(buf, size, "%s", mnt) >= (int)size)
+			return cgbpf_error_set(err, ENAMETOOLONG, "cgroup2 mount point too long");
+		return 0;
+	}
+	return cgbpf_error_set(err, ENOENT, "no cgroup v2 file system is mounted");
+}
+
+int cgroup_make(const char *mount, const char *rel, bool *created, struct cgbpf_error *err)
+{
+	char path[4096];
+	size_t n;
+	struct stat st;
+
+	*created = false;
+	n = (size_t)snprintf(path, sizeof(path), "%s/%s", mount, rel);
+	if (n >= sizeof(path))
+		return cgbpf_error_set(err, ENAMETOOLONG, "cgroup path too long");
+	for (char *p = path + strlen(mount) + 1;; p++) {
+		bool last = *p == '\0';
+
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == 0) {
+			*created = last;
+		} else if (errno != EEXIST) {
+			return cgbpf_error_set(err, errno, "cannot create cgroup %s: %m", path);
+		} else if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			return cgbpf_error_set(err, ENOTDIR, "cgroup %s is not a directory", path);
+		} else if (st.st_uid != 0 || (st.st_mode & 022)) {
+			/* Someone else's cgroup: the user could then move processes out. */
+			return cgbpf_error_set(err, EPERM,
+					       "cgroup %s is not root-owned 0755 (uid %u, mode %04o)",
+					       path, st.st_uid, st.st_mode & 07777);
+		}
+		if (last)
+			return 0;
+		*p = '/';
+	}
+}
+
+int cgroup_id_of(const char *dir, uint64_t *id)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	*id = (uint64_t)st.st_ino;
+	return 0;
+}
+
+static int write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n, len = (ssize_t)strlen(data);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, data, (size_t)len);
+	if (n < 0)
+		r = -errno;
+	else if (n != len)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+int cgroup_move(const char *dir, pid_t pid, struct cgbpf_error *err)
+{
+	char path[4200], num[32];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	r = write_file(path, num);
+	if (r < 0) {
+		errno = -r;
+		return cgbpf_error_set(err, r, "cannot move process %d into %s: %m", (int)pid, dir);
+	}
+	return 0;
+}
+
+int cgroup_of_pid(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (snprintf(buf, size, "%s", line + 3) >= (int)size)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int cgroup_count_procs(const char *dir)
+{
+	char path[4200];
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0)
+		n++;
+	return n;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+int cgroup_kill_all(const char *dir, int timeout_ms)
+{
+	char path[4200];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+	for (int waited = 0;; waited += 10) {
+		n = cgroup_count_procs(dir);
+		if (n <= 0)
+			return n;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		/* cgroup.kill (5.14+) also catches processes forked while we kill. */
+		if (write_file(path, "1") < 0) {
+			_cleanup_fclose_ FILE *f = NULL;
+			int pid;
+
+			snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+			f = fopen(path, "re");
+			while (f && fscanf(f, "%d", &pid) == 1)
+				kill(pid, SIGKILL);
+			snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+		}
+		sleep_ms(10);
+	}
+}
+
+int cgroup_remove(const char *dir)
+{
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int proc_start_time(pid_t pid, uint64_t *start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: fields start after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	/* field 3 (state) is at p+2; start time is field 22, so skip 19 more fields. */
+	p += 2;
+	for (int i = 0; i < 19; i++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EIO;
+		p++;
+	}
+	if (sscanf(p, "%llu", &v) != 1)
+		return -EIO;
+	*start = v;
+	return 0;
+}
+
+int boot_id(char *buf, size_t size)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger.h"
+#include "util.h"
+
+#define LEDGER_MAGIC "pam_cgbpf-ledger 1"
+
+static const char *const kind_names[] = {
+	[ATT_FILTER] = "filter",
+	[ATT_PROGRAM] = "program",
+	[ATT_PINNED] = "pinned",
+};
+
+const char *attach_kind_name(enum attach_kind kind)
+{
+	return kind_names[kind];
+}
+
+/* A growing text buffer; on allocation failure it remembers and stops. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int error;
+};
+
+static void sb_putc(struct sbuf *b, char c)
+{
+	if (b->error)
+		return;
+	if (b->len + 2 > b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 512;
+		char *np = realloc(b->p, ncap);
+
+		if (!np) {
+			b->error = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	while (*s)
+		sb_putc(b, *s++);
+}
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	sb_puts(b, tmp);
+}
+
+/* A field: "-" for NULL, otherwise %XX for '%', '-' at the start, spaces and controls. */
+static void sb_field(struct sbuf *b, const char *s)
+{
+	sb_putc(b, ' ');
+	if (!s) {
+		sb_putc(b, '-');
+		return;
+	}
+	if (!*s) {
+		sb_puts(b, "%");
+		return;
+	}
+	for (const char *c = s; *c; c++) {
+		unsigned char u = (unsigned char)*c;
+
+		if (u <= ' ' || u == '%' || u == 0x7f || (c == s && u == '-'))
+			sb_printf(b, "%%%02X", u);
+		else
+			sb_putc(b, (char)u);
+	}
+}
+
+int ledger_encode(const struct ledger *l, char **buf, size_t *len)
+{
+	struct sbuf b = {0};
+
+	sb_puts(&b, LEDGER_MAGIC "\n");
+	sb_printf(&b, "uid %" PRIu32 "\n", l->uid);
+	sb_puts(&b, "user");
+	sb_field(&b, l->user);
+	sb_puts(&b, "\nboot");
+	sb_field(&b, l->boot_id);
+	sb_puts(&b, "\ncgroup");
+	sb_field(&b, l->cgroup);
+	sb_printf(&b, " %" PRIu64 "\n", l->cgroup_id);
+	sb_printf(&b, "next_link %" PRIu32 "\n", l->next_link);
+	for (size_t i = 0; i < l->n_att; i++) {
+		const struct ledger_attach *a = &l->att[i];
+
+		sb_printf(&b, "attach %s %s", hook_name(a->hook), attach_kind_name(a->kind));
+		sb_field(&b, a->ident);
+		sb_field(&b, a->link);
+		sb_field(&b, a->what);
+		sb_putc(&b, '\n');
+	}
+	for (size_t i = 0; i < l->n_ses; i++) {
+		const struct ledger_session *s = &l->ses[i];
+
+		sb_printf(&b, "session %" PRId32 " %" PRIu64 " %" PRId64, s->pid, s->start_time,
+			  s->opened);
+		sb_field(&b, s->origin);
+		sb_field(&b, s->service);
+		sb_field(&b, s->tty);
+		sb_field(&b, s->rhost);
+		sb_putc(&b, '\n');
+	}
+	sb_puts(&b, "end\n");
+	if (b.error) {
+		free(b.p);
+		return b.error;
+	}
+	*buf = b.p;
+	*len = b.len;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes one field written by sb_field; *out is NULL for "-". */
+static int field_decode(const char *tok, char **out)
+{
+	size_t n = strlen(tok);
+	char *s, *d;
+
+	*out = NULL;
+	if (!strcmp(tok, "-"))
+		return 0;
+	s = malloc(n + 1);
+	if (!s)
+		return -ENOMEM;
+	d = s;
+	if (!strcmp(tok, "%")) {
+		*d = '\0';
+		*out = s;
+		return 0;
+	}
+	for (const char *c = tok; *c; c++) {
+		if (*c == '%') {
+			int hi = hexval(c[1]), lo = hi < 0 ? -1 : hexval(c[2]);
+
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				free(s);
+				return -EINVAL;
+			}
+			*d++ = (char)(hi * 16 + lo);
+			c += 2;
+		} else {
+			*d++ = *c;
+		}
+	}
+	*d = '\0';
+	*out = s;
+	return 0;
+}
+
+#define MAX_TOKENS 12
+
+static size_t tokenize(char *line, char **tok)
+{
+	size_t n = 0;
+
+	for (char *save = NULL, *t = strtok_r(line, " ", &save); t && n < MAX_TOKENS;
+	     t = strtok_r(NULL, " ", &save))
+		tok[n++] = t;
+	return n;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
+static int parse_i64(const char *s, int64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return errno || *end || end == s ? -EINVAL : 0;
+}
+
+static int parse_hook(const char *s, enum cgbpf_hook *h)
+{
+	for (int i = 0; i < HOOK_COUNT; i++)
+		if (!strcmp(s, hook_name((enum cgbpf_hook)i))) {
+			*h = (enum cgbpf_hook)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int parse_kind(const char *s, enum attach_kind *k)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (!strcmp(s, kind_names[i])) {
+			*k = (enum attach_kind)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
+{
+	uint64_t u;
+	int64_t i64;
+	int r;
+
+	if (!strcmp(tok[0], "end") && n == 1) {
+		*ended = true;
+		return 0;
+	}
+	if (!strcmp(tok[0], "uid") && n == 2) {
+		if (parse_u64(tok[1], &u) < 0 || u > UINT32_MAX)
+			return -EINVAL;
+		l->uid = (uint32_t)u;
+		return 0;
+	}
+	if (!strcmp(tok[0], "user") && n == 2 && !l->user)
+		return field_decode(tok[1], &l->user);
+	if (!strcmp(tok[0], "boot") && n == 2 && !l->boot_id)
+		return field_decode(tok[1], &l->boot_id);
+	if (!strcmp(tok[0], "cgroup") && n == 3 && !l->cgroup) {
+		if (parse_u64(tok[2], &l->cgroup_id) < 0)
+			return -EINVAL;
+		return field_decode(tok[1], &l->cgroup);
+	}
+	if (!strcmp(tok[0], "next_link") && n == 2) {
+		if (parse_u64(tok[1], &u) < 0 || u > UINT32_MAX)
+			return -EINVAL;
+		l->next_link = (uint32_t)u;
+		return 0;
+	}
+	if (!strcmp(tok[0], "attach") && n == 6) {
+		struct ledger_attach a = {0};
+
+		if (parse_hook(tok[1], &a.hook) < 0 || parse_kind(tok[2], &a.kind) < 0)
+			return -EINVAL;
+		r = field_decode(tok[3], &a.ident);
+		if (r == 0)
+			r = field_decode(tok[4], &a.link);
+		if (r == 0)
+			r = field_decode(tok[5], &a.what);
+		if (r == 0 && (!a.ident || !a.link))
+			r = -EINVAL;
+		if (r == 0)
+			r = ledger_add_attach(l, &a);
+		free(a.ident);
+		free(a.link);
+		free(a.what);
+		return r;
+	}
+	if (!strcmp(tok[0], "session") && n == 8) {
+		struct ledger_session s = {0};
+
+		if (parse_i64(tok[1], &i64) < 0 || i64 <= 0 || i64 > INT32_MAX)
+			return -EINVAL;
+		s.pid = (int32_t)i64;
+		if (parse_u64(tok[2], &s.start_time) < 0 || parse_i64(tok[3], &s.opened) < 0)
+			return -EINVAL;
+		r = field_decode(tok[4], &s.origin);
+		if (r == 0)
+			r = field_decode(tok[5], &s.service);
+		if (r == 0)
+			r = field_decode(tok[6], &s.tty);
+		if (r == 0)
+			r = field_decode(tok[7], &s.rhost);
+		if (r == 0)
+			r = ledger_add_session(l, &s);
+		free(s.origin);
+		free(s.service);
+		free(s.tty);
+		free(s.rhost);
+		return r;
+	}
+	return -EINVAL;
+}
+
+int ledger_decode(const char *buf, size_t len, struct ledger *out, struct cgbpf_error *err)
+{
+	_cleanup_free_ char *copy = NULL;
+	struct ledger l = {0};
+	bool ended = false;
+	unsigned int lineno = 0;
+	char *save = NULL;
+	int r = 0;
+
+	*out = (struct ledger){0};
+	copy = strndup(buf, len);
+	if (!copy)
+		return -ENOMEM;
+	if (strlen(copy) != len)
+		return cgbpf_error_set(err, EINVAL, "ledger holds a NUL byte");
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tok[MAX_TOKENS + 1];
+		size_t n;
+
+		lineno++;
+		if (ended) {
+			r = -EINVAL;
+			break;
+		}
+		if (lineno == 1) {
+			if (strcmp(line, LEDGER_MAGIC) != 0) {
+				r = -EINVAL;
+				break;
+			}
+			continue;
+		}
+		n = tokenize(line, tok);
+		if (n == 0) {
+			r = -EINVAL;
+			break;
+		}
+		r = decode_line(&l, tok, n, &ended);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && (!ended || !l.cgroup || !l.boot_id))
+		r = -EINVAL;
+	if (r < 0) {
+		ledger_clear(&l);
+		if (r == -ENOMEM)
+			return r;
+		return cgbpf_error_set(err, EINVAL, "line %u is not what pam_cgbpf writes",
+				       lineno ? lineno : 1);
+	}
+	*out = l;
+	return 0;
+}
+
+static void attach_free(struct ledger_attach *a)
+{
+	free(a->ident);
+	free(a->link);
+	free(a->what);
+}
+
+static void session_free(struct ledger_session *s)
+{
+	free(s->origin);
+	free(s->service);
+	free(s->tty);
+	free(s->rhost);
+}
+
+void ledger_clear(struct ledger *l)
+{
+	for (size_t i = 0; i < l->n_att; i++)
+		attach_free(&l->att[i]);
+	for (size_t i = 0; i < l->n_ses; i++)
+		session_free(&l->ses[i]);
+	free(l->att);
+	free(l->ses);
+	free(l->user);
+	free(l->boot_id);
+	free(l->cgroup);
+	*l = (struct ledger){0};
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = NULL;
+	if (!s)
+		return 0;
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+int ledger_add_session(struct ledger *l, const struct ledger_session *s)
+{
+	struct ledger_session c = *s, *n;
+
+	c.origin = c.service = c.tty = c.rhost = NULL;
+	if (dup_opt(s->origin, &c.origin) < 0 || dup_opt(s->service, &c.service) < 0 ||
+	    dup_opt(s->tty, &c.tty) < 0 || dup_opt(s->rhost, &c.rhost) < 0)
+		goto oom;
+	n = realloc(l->ses, (l->n_ses + 1) * sizeof(*n));
+	if (!n)
+		goto oom;
+	l->ses = n;
+	l->ses[l->n_ses++] = c;
+	return 0;
+oom:
+	session_free(&c);
+	return -ENOMEM;
+}
+
+void ledger_remove_session(struct ledger *l, size_t idx)
+{
+	session_free(&l->ses[idx]);
+	memmove(&l->ses[idx], &l->ses[idx + 1], (l->n_ses - idx - 1) * sizeof(l->ses[0]));
+	l->n_ses--;
+}
+
+int ledger_add_attach(struct ledger *l, const struct ledger_attach *a)
+{
+	struct ledger_attach c = *a, *n;
+
+	c.ident = c.link = c.what = NULL;
+	if (dup_opt(a->ident, &c.ident) < 0 || dup_opt(a->link, &c.link) < 0 ||
+	    dup_opt(a->what, &c.what) < 0)
+		goto oom;
+	n = realloc(l->att, (l->n_att + 1) * sizeof(*n));
+	if (!n)
+		goto oom;
+	l->att = n;
+	l->att[l->n_att++] = c;
+	return 0;
+oom:
+	attach_free(&c);
+	return -ENOMEM;
+}
+
+void ledger_remove_attach(struct ledger *l, size_t idx)
+{
+	attach_free(&l->att[idx]);
+	memmove(&l->att[idx], &l->att[idx + 1], (l->n_att - idx - 1) * sizeof(l->att[0]));
+	l->n_att--;
+}
+
+long ledger_find_session(const struct ledger *l, int32_t pid, uint64_t start_time)
+{
+	for (size_t i = 0; i < l->n_ses; i++)
+		if (l->ses[i].pid == pid && l->ses[i].start_time == start_time)
+			return (long)i;
+	return -1;
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ledger_file.h"
+#include "util.h"
+
+#define LEDGER_MAX_SIZE (1u << 20)
+
+int state_dir_ensure(const char *state_dir, struct cgbpf_error *err)
+{
+	struct stat st;
+
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+		return cgbpf_error_set(err, errno, "cannot create state_dir %s: %m", state_dir);
+	if (lstat(state_dir, &st) < 0)
+		return cgbpf_error_set(err, errno, "cannot stat state_dir %s: %m", state_dir);
+	if (!S_ISDIR(st.st_mode))
+		return cgbpf_error_set(err, ENOTDIR, "state_dir %s is not a directory", state_dir);
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		return cgbpf_error_set(err, EPERM,
+				       "state_dir %s refused: must be owned by root and not "
+				       "writable by group or others (uid %u, mode %04o)",
+				       state_dir, st.st_uid, st.st_mode & 07777);
+	return 0;
+}
+
+int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf,
+		     struct cgbpf_error *err)
+{
+	struct stat a, b;
+
+	if ((size_t)snprintf(lf->path, sizeof(lf->path), "%s/user-%" PRIu32 ".ledger", state_dir,
+			     uid) >= sizeof(lf->path))
+		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
+	for (;;) {
+		_cleanup_close_ int fd = open(lf->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+					      0600);
+
+		if (fd < 0)
+			return cgbpf_error_set(err, errno, "cannot open ledger %s: %m", lf->path);
+		if (flock(fd, LOCK_EX) < 0)
+			return cgbpf_error_set(err, errno, "cannot lock ledger %s: %m", lf->path);
+		/* The holder before us may have removed the file: then lock the new one. */
+		if (fstat(fd, &a) < 0)
+			return cgbpf_error_set(err, errno, "cannot stat ledger %s: %m", lf->path);
+		if (a.st_nlink == 0 || stat(lf->path, &b) < 0 || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev)
+			continue;
+		if (!S_ISREG(a.st_mode) || a.st_uid != 0)
+			return cgbpf_error_set(err, EPERM, "ledger %s is not a root-owned file",
+					       lf->path);
+		lf->fd = take_fd(&fd);
+		return 0;
+	}
+}
+
+int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
+		     struct cgbpf_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	*exists = false;
+	if (fstat(lf->fd, &st) < 0)
+		return cgbpf_error_set(err, errno, "cannot stat ledger %s: %m", lf->path);
+	if (st.st_size == 0)
+		return 0;
+	if (st.st_size > LEDGER_MAX_SIZE)
+		return cgbpf_error_set(err, EFBIG, "ledger %s is too large", lf->path);
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = pread(lf->fd, buf, (size_t)st.st_size, 0);
+	if (n < 0)
+		return cgbpf_error_set(err, errno, "cannot read ledger %s: %m", lf->path);
+	if (n != st.st_size)
+		return cgbpf_error_set(err, EIO, "short read of ledger %s", lf->path);
+	r = ledger_decode(buf, (size_t)n, l, err);
+	if (r < 0) {
+		char msg[CGBPF_ERROR_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+		if (err)
+			err->msg[0] = '\0';
+		return cgbpf_error_set(err, r, "ledger %s is corrupt: %s", lf->path, msg);
+	}
+	*exists = true;
+	return 0;
+}
+
+int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgbpf_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	ssize_t n;
+	int r;
+
+	r = ledger_encode(l, &buf, &len);
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot encode ledger: out of memory");
+	n = pwrite(lf->fd, buf, len, 0);
+	if (n < 0)
+		return cgbpf_error_set(err, errno, "cannot write ledger %s: %m", lf->path);
+	if ((size_t)n != len)
+		return cgbpf_error_set(err, EIO, "short write to ledger %s", lf->path);
+	if (ftruncate(lf->fd, (off_t)len) < 0)
+		return cgbpf_error_set(err, errno, "cannot truncate ledger %s: %m", lf->path);
+	return 0;
+}
+
+int ledger_file_remove(struct ledger_file *lf)
+{
+	if (unlink(lf->path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+void ledger_file_unlock(struct ledger_file *lf)
+{
+	struct stat st;
+
+	if (lf->fd < 0)
+		return;
+	if (fstat(lf->fd, &st) == 0 && st.st_size == 0 && st.st_nlink > 0)
+		unlink(lf->path);
+	close(lf->fd);
+	lf->fd = -1;
+}
+
+int state_lock_global(const char *state_dir, struct cgbpf_error *err)
+{
+	int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cgbpf_error_set(err, errno, "cannot open state_dir %s: %m", state_dir);
+	if (flock(fd, LOCK_EX) < 0) {
+		int r = cgbpf_error_set(err, errno, "cannot lock state_dir %s: %m", state_dir);
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Ledger files under state_dir and their locks. A user's ledger is
+ * <state_dir>/user-<UID>.ledger, locked with flock() for the whole of an open
+ * or close; the state directory itself is the global lock, taken inside a
+ * user's lock when the shared program cache or bpffs mount is touched.
+ */
+#ifndef CGBPF_LEDGER_FILE_H
+#define CGBPF_LEDGER_FILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "ledger.h"
+
+struct ledger_file {
+	int fd;
+	char path[4096];
+};
+
+#define LEDGER_FILE_INIT {.fd = -1}
+
+/* Creates state_dir (root, 0700) when missing and refuses one others could write. */
+int state_dir_ensure(const char *state_dir, struct cgbpf_error *err);
+
+/*
+ * Opens and locks a user's ledger, creating an empty file if there is none.
+ * Waits for a concurrent open or close of the same user.
+ */
+int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf,
+		     struct cgbpf_error *err);
+
+/* Reads the locked ledger; *exists is false for a fresh, empty file. */
+int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
+		     struct cgbpf_error *err);
+
+/*
+ * Rewrites it in place: no truncation to zero first, which on an ext4 /run
+ * would force a flush on close.
+ */
+int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgbpf_error *err);
+
+/* Unlinks the ledger, still holding the lock. */
+int ledger_file_remove(struct ledger_file *lf);
+
+/* Releases the lock; an empty file (nothing was recorded) is removed first. Accepts an unlocked one. */
+void ledger_file_unlock(struct ledger_file *lf);
+
+/* The global lock: flock on the state directory. Returns the fd to close. */
+int state_lock_global(const char *state_dir, struct cgbpf_error *err);
+
+#endif

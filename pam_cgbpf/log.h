@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where the module's and libbpf's messages go. The PAM edge points this at
+ * pam_syslog, cgbpfctl at stderr; the rest of the code only calls cgbpf_log.
+ */
+#ifndef CGBPF_LOG_H
+#define CGBPF_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <syslog.h>
+
+typedef void (*cgbpf_log_fn)(void *ctx, int priority, const char *fmt, va_list ap);
+
+struct cgbpf_log_sink {
+	cgbpf_log_fn fn;
+	void *ctx;
+	bool debug;
+};
+
+/* Installs @sink for this thread; returns the previous one for restoring. */
+struct cgbpf_log_sink cgbpf_log_set(struct cgbpf_log_sink sink);
+
+void cgbpf_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Routes libbpf's voice to the current sink while it lives: libbpf_set_print
+ * is process-wide, so the previous printer is saved and given back.
+ */
+struct libbpf_print_guard {
+	void *previous;
+};
+void libbpf_print_capture(struct libbpf_print_guard *g);
+void libbpf_print_restore(struct libbpf_print_guard *g);
+
+#endif
