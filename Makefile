@@ -123,9 +123,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a tests/unit/unit.h
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a $(LDLIBS_BPF) -lpam
-
-$(HELPER_BINS): $(BUILD)/libcgbpf.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a
 	@mkdir -p $(@D)

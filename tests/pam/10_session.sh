@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The core of a session through the real PAM stack: open, sandbox proven by real traffic and
+# real sockets, close (in the same process and in another), shared sandboxes, stale sessions.
+# shellcheck source=tests/sandbox.sh
+. "$(dirname "$0")/../sandbox.sh"
+need_root
+start_syslog
+sandbox_setup
+
+U=$(mkuser cgs)
+UID_U=$(id -u "$U")
+SVC=cgbpf-t10-$$
+service "$SVC"
+
+# ---- one process: open_session close_session --------------------------------------------------
+policy "* egress deny" "* sock_create deny type=raw"
+log_mark
+expect_rc "pamtester open_session close_session in one process" 0 \
+	pamtester "$SVC" "$U" open_session close_session
+check "open is logged at INFO with user, uid, cgroup and hooks" \
+	log_has "session opened for user $U \\(uid $UID_U\\).*cgroup /$CG_ROOT/user-$UID_U, hooks egress:filter.*sock_create:filter"
+check "close is logged with the sandbox removed" \
+	log_has "session closed for user $U \\(uid $UID_U\\).*sandbox removed"
+assert_clean "open+close in one process" "$UID_U"
+
+# ---- two processes: open_session, then close_session ------------------------------------------
+listen_tcp 127.0.0.1
+TCP_PORT=$PORT
+expect_rc "the user reaches the listener before any session" 0 \
+	as_user "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 "$TCP_PORT" 1000
+
+expect_rc "pamtester open_session (process 1)" 0 pamtester "$SVC" "$U" open_session
+check "the user's cgroup exists" test -d "$(cg_of "$UID_U")"
+n=$(attached "$UID_U")
+if [ "$n" -eq 2 ]; then pass "bpftool cgroup show lists 2 programs on user-$UID_U"; else
+	fail "bpftool cgroup show lists 2 programs on user-$UID_U" "saw $n: $(bpftool cgroup show "$(cg_of "$UID_U")" 2>&1)"; fi
+check "links are pinned in a root-only directory" \
+	test "$(stat -c '%u %a' "$(pins_of "$UID_U")")" = "0 700"
+check "the cgroup is root-owned and not writable by the user" \
+	test "$(stat -c '%u %a' "$(cg_of "$UID_U")")" = "0 755"
+check "the ledger records the session" grep -q '^session ' "$(ledger_of "$UID_U")"
+expect_rc "egress deny: a TCP connect from inside the sandbox never completes" 3 \
+	as_sandboxed "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 "$TCP_PORT" 1000
+expect_rc "egress deny: a UDP send from inside the sandbox gets EPERM" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" udp-send 127.0.0.1 "$TCP_PORT"
+expect_rc "sock_create deny type=raw: a raw socket is refused with EPERM, even for root" 2 \
+	root_in_sandbox "$UID_U" "$NETPROBE" socket inet raw icmp
+expect_rc "root outside the sandbox still opens a raw socket" 0 \
+	"$NETPROBE" socket inet raw icmp
+expect_rc "root inside the sandbox still opens a TCP socket" 0 \
+	root_in_sandbox "$UID_U" "$NETPROBE" socket inet stream
+expect_rc "the same user outside the sandbox still connects" 0 \
+	as_user "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 "$TCP_PORT" 1000
+expect_rc "pamtester close_session (process 2) cleans up from the ledger" 0 \
+	pamtester "$SVC" "$U" close_session
+assert_clean "open and close in two processes" "$UID_U"
+expect_rc "a fresh process's traffic flows again" 0 \
+	as_user "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 "$TCP_PORT" 1000
+
+# ---- sock_create deny ---------------------------------------------------------------------------
+policy "* sock_create deny"
+expect_rc "open with * sock_create deny" 0 pamtester "$SVC" "$U" open_session
+expect_rc "socket(AF_INET, SOCK_STREAM) fails with EPERM inside" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" socket inet stream
+expect_rc "socket(AF_INET6, SOCK_DGRAM) fails with EPERM inside" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" socket inet6 dgram
+expect_rc "socket(AF_UNIX) is not an inet socket and still works" 0 \
+	as_sandboxed "$UID_U" "$NETPROBE" socket unix stream
+expect_rc "socket(AF_INET) works outside" 0 as_user "$UID_U" "$NETPROBE" socket inet stream
+expect_rc "close" 0 pamtester "$SVC" "$U" close_session
+assert_clean "sock_create deny" "$UID_U"
+
+# ---- a program rule: a compiled object decides --------------------------------------------------
+OBJDIR=$(tmpdir_root)
+install -m 0644 "$TEST_BPF/deny_port.bpf.o" "$OBJDIR/deny_port.bpf.o"
+policy "* egress program $OBJDIR/deny_port.bpf.o:deny_port_9"
+expect_rc "open with a program rule" 0 pamtester "$SVC" "$U" open_session
+n=$(attached "$UID_U")
+if [ "$n" -eq 1 ]; then pass "the object's program is attached"; else
+	fail "the object's program is attached" "saw $n"; fi
+expect_rc "the object drops UDP to port 9 (EPERM)" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" udp-send 127.0.0.1 9
+expect_rc "the object drops TCP to port 9 (SYN never answered)" 3 \
+	as_sandboxed "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 9 800
+expect_rc "the object lets other ports through" 0 \
+	as_sandboxed "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 "$TCP_PORT" 1000
+expect_rc "close" 0 pamtester "$SVC" "$U" close_session
+assert_clean "program rule" "$UID_U"
+expect_rc "port 9 is merely closed again afterwards (ECONNREFUSED)" 1 \
+	as_user "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 9 800
+
+# ---- two live sessions share one sandbox --------------------------------------------------------
+policy "* egress deny"
+stdin_fifo_open
+BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/s1.out" '^opened' "$PAMSESSION" "$SVC" "$U" hold
+P1=$BG_PID
+BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/s2.out" '^opened' "$PAMSESSION" "$SVC" "$U" hold
+P2=$BG_PID
+n=$(grep -c '^session ' "$(ledger_of "$UID_U")" 2>/dev/null)
+if [ "$n" = 2 ]; then pass "the ledger counts two sessions"; else
+	fail "the ledger counts two sessions" "saw $n"; fi
+n=$(attached "$UID_U")
+if [ "$n" = 1 ]; then pass "the two sessions share one attachment"; else
+	fail "the two sessions share one attachment" "saw $n"; fi
+check "both session processes are in the cgroup" \
+	grep -qx "$P1" "$(cg_of "$UID_U")/cgroup.procs"
+check "the second session process is in the cgroup" \
+	grep -qx "$P2" "$(cg_of "$UID_U")/cgroup.procs"
+kill -TERM "$P1"
+expect_rc "the first session closes" 0 bg_wait "$P1"
+check "after the first close the sandbox is still there" test -d "$(cg_of "$UID_U")"
+n=$(attached "$UID_U")
+if [ "$n" = 1 ]; then pass "after the first close the attachment stays"; else
+	fail "after the first close the attachment stays" "saw $n"; fi
+expect_rc "and still refuses traffic" 3 \
+	as_sandboxed "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 "$TCP_PORT" 800
+kill -TERM "$P2"
+expect_rc "the second session closes" 0 bg_wait "$P2"
+assert_clean "the last of two sessions closed" "$UID_U"
+
+# ---- a SIGKILLed session is reclaimed by the next open ------------------------------------------
+BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/k.out" '^opened' "$PAMSESSION" "$SVC" "$U" hold
+PK=$BG_PID
+kill -KILL "$PK"
+wait "$PK" 2>/dev/null
+check "the killed session is still in the ledger" grep -q "^session $PK " "$(ledger_of "$UID_U")"
+log_mark
+expect_rc "the next open of the user" 0 pamtester "$SVC" "$U" open_session
+check "the stale session was reclaimed" log_has "reclaiming stale session of uid $UID_U \\(pid $PK"
+n=$(grep -c '^session ' "$(ledger_of "$UID_U")")
+if [ "$n" = 1 ]; then pass "only the new session is left in the ledger"; else
+	fail "only the new session is left in the ledger" "saw $n"; fi
+expect_rc "close" 0 pamtester "$SVC" "$U" close_session
+assert_clean "after reclaiming a SIGKILLed session" "$UID_U"
+
+# ---- a user with no rule: PAM_IGNORE, no sandbox --------------------------------------------------
+policy "nosuchuser-xyz egress deny"
+service_line "$SVC-req" "session required $MODULE $ARGS
+session required pam_permit.so"
+expect_rc "a user without rules is not sandboxed and the session opens" 0 \
+	"$PAMSESSION" "$SVC-req" "$U" open-close
+check "no cgroup was made for the unmatched user" test ! -e "$(cg_of "$UID_U")"
+# The module's own return is seen through a jump: ignore skips pam_deny, anything else hits it.
+service_line "$SVC-ign" "session [ignore=1 default=bad] $MODULE $ARGS
+session requisite pam_deny.so
+session required pam_permit.so"
+expect_rc "the module returns PAM_IGNORE for a user without rules" 0 \
+	"$PAMSESSION" "$SVC-ign" "$U" open-close
+policy "* egress deny"
+expect_rc "and not PAM_IGNORE for a user with rules (pam_deny then fails the stack)" 6 \
+	"$PAMSESSION" "$SVC-ign" "$U" open
+expect_rc "close that one" 0 "$PAMSESSION" "$SVC" "$U" close
+assert_clean "after the PAM_IGNORE checks" "$UID_U"
