@@ -848,7 +848,8 @@ int sandbox_list(const struct cgbpf_settings *s, uint32_t **uids, size_t *n)
 		v[cnt++] = (uint32_t)uid;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), cmp_u32);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_u32);
 	*uids = v;
 	*n = cnt;
 	return 0;
