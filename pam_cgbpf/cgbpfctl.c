@@ -1,0 +1,1200 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * cgbpfctl: the administrator's side of pam_cgbpf (INTERFACE.md §5).
+ *
+ *   check [--user NAME]   the module's parser, resolver and a dry run of every program
+ *   status [--json]       every live sandbox, as the ledger and the kernel see it
+ *   gc                    removes what no session uses any more
+ *   reload                applies the policy file to every live sandbox
+ *
+ * Exit status: 0 success, 1 failure (an invalid policy for check), 2 usage error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "args.h"
+#include "attach.h"
+#include "cgroup.h"
+#include "filter_compile.h"
+#include "filter_load.h"
+#include "ledger_file.h"
+#include "log.h"
+#include "policy.h"
+#include "resolve.h"
+#include "safe_file.h"
+#include "session.h"
+#include "status.h"
+#include "userdb.h"
+#include "util.h"
+
+#define EXIT_USAGE  2
+#define ANCHOR_NAME "anchor"
+
+static const char usage_text[] =
+	"usage: cgbpfctl [OPTIONS] COMMAND\n"
+	"\n"
+	"commands:\n"
+	"  check [--user NAME]  validate the policy file and dry-run every program it names;\n"
+	"                       with --user, show the rules that apply to NAME per hook\n"
+	"  status [--json]      show every live sandbox\n"
+	"  gc                   remove sandboxes and shared programs nobody uses any more\n"
+	"  reload               apply the current policy file to every live sandbox\n"
+	"\n"
+	"options:\n"
+	"  --config PATH        policy file (default " CGBPF_DEFAULT_CONFIG ")\n"
+	"  --cgroup-root NAME   parent of the per-user cgroups (default " CGBPF_DEFAULT_CGROUP_ROOT
+	")\n"
+	"  --bpffs PATH         where attachments are pinned (default " CGBPF_DEFAULT_BPFFS ")\n"
+	"  --state-dir PATH     where the ledgers live (default " CGBPF_DEFAULT_STATE_DIR ")\n"
+	"  -v, --verbose        show libbpf's messages and the verifier's log\n"
+	"  -h, --help           show this text\n";
+
+/* ---- messages ----------------------------------------------------------------------------- */
+
+/*
+ * Everything from the library arrives here. libbpf's own lines (the verifier
+ * log among them) all begin with "libbpf: " and are noise unless asked for.
+ */
+static void log_to_stderr(void *ctx, int priority, const char *fmt, va_list ap)
+{
+	bool verbose = *(const bool *)ctx;
+	char buf[4096];
+	size_t n;
+
+	if (!verbose && (priority > LOG_WARNING || !strncmp(fmt, "libbpf: ", 8)))
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	fprintf(stderr, "cgbpfctl: %s%s\n", priority == LOG_WARNING ? "warning: " : "", buf);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cgbpfctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'cgbpfctl --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* A policy diagnostic is printed bare, "FILE:LINE: message", as compilers print theirs. */
+static void report_policy_error(const struct cgbpf_error *err)
+{
+	fprintf(stderr, "%s\n", err->msg[0] ? err->msg : "unknown error");
+}
+
+/* ---- check -------------------------------------------------------------------------------- */
+
+/* Where each line of the policy starts, to show rules as the administrator wrote them. */
+struct line_index {
+	const char *buf;
+	size_t len;
+	size_t *start; /* start[i] = offset of line i + 1 */
+	size_t n;
+};
+
+static int line_index_build(struct line_index *li, const char *buf, size_t len)
+{
+	size_t n = 1;
+
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\n';
+	li->start = calloc(n, sizeof(*li->start));
+	if (!li->start)
+		return -ENOMEM;
+	li->buf = buf;
+	li->len = len;
+	li->n = 0;
+	li->start[li->n++] = 0;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\n' && li->n < n)
+			li->start[li->n++] = i + 1;
+	return 0;
+}
+
+/* Prints line @line without its comment and surrounding blanks. */
+static void print_policy_line(FILE *f, const struct line_index *li, unsigned int line)
+{
+	const char *s, *e;
+	char *text;
+
+	if (line == 0 || line > li->n)
+		return;
+	s = li->buf + li->start[line - 1];
+	e = line < li->n ? li->buf + li->start[line] : li->buf + li->len;
+	for (const char *h = s; h < e; h++)
+		if (*h == '#' || *h == '\n') {
+			e = h;
+			break;
+		}
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	text = strndup(s, (size_t)(e - s));
+	fprintf(f, "    %5u: ", line);
+	term_put_string(f, text ? text : "");
+	fputc('\n', f);
+	free(text);
+}
+
+/* Warns once per name about users and @groups that do not exist here: they never match. */
+static void warn_unknown_names(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct rule *r = &p->rules[i];
+		bool seen = false, missing;
+
+		if (r->who != WHO_USER && r->who != WHO_GROUP)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = p->rules[j].who == r->who &&
+			       !strcmp(p->rules[j].who_name, r->who_name);
+		if (seen)
+			continue;
+		missing = r->who == WHO_USER ? getpwnam(r->who_name) == NULL
+					     : getgrnam(r->who_name) == NULL;
+		if (missing)
+			fprintf(stderr,
+				"%s:%u: warning: %s '%s%s' does not exist on this system; "
+				"its rules never match\n",
+				p->file, r->line, r->who == WHO_USER ? "user" : "group",
+				r->who == WHO_GROUP ? "@" : "", r->who_name);
+	}
+}
+
+/* What the dry run did, so that identical programs are loaded only once. */
+struct dry_run {
+	const char *file;
+	bool verbose;
+	char **seen;
+	size_t n_seen;
+	unsigned int n_filters, n_programs, n_pinned;
+};
+
+static bool dry_run_seen(struct dry_run *dr, const struct want_attach *w)
+{
+	char **n;
+
+	for (size_t i = 0; i < dr->n_seen; i++)
+		if (!strcmp(dr->seen[i], w->ident))
+			return true;
+	n = realloc(dr->seen, (dr->n_seen + 1) * sizeof(*n));
+	if (!n)
+		return false;
+	dr->seen = n;
+	dr->seen[dr->n_seen] = strdup(w->ident);
+	if (dr->seen[dr->n_seen])
+		dr->n_seen++;
+	return false;
+}
+
+static void dry_run_free(struct dry_run *dr)
+{
+	for (size_t i = 0; i < dr->n_seen; i++)
+		free(dr->seen[i]);
+	free(dr->seen);
+	dr->seen = NULL;
+	dr->n_seen = 0;
+}
+
+/* Opens the object as the module would and loads only the chosen program, then drops it. */
+static int program_dry_run(const struct want_attach *w, const char *file, struct cgbpf_error *err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "pam_cgbpf_check");
+	const char *name = strrchr(w->ident, ':');
+	struct bpf_object *obj;
+	struct bpf_program *prog, *p;
+	int r;
+
+	obj = bpf_object__open_mem(w->obj, w->obj_len, &opts);
+	if (!obj) {
+		r = -errno;
+		return cgbpf_error_at(err, r, file, w->line,
+				      "object %s is not a valid BPF object: %s", w->path,
+				      strerror(-r));
+	}
+	prog = name ? bpf_object__find_program_by_name(obj, name + 1) : NULL;
+	if (!prog) {
+		bpf_object__close(obj);
+		return cgbpf_error_at(err, ENOENT, file, w->line, "object %s: program %s not found",
+				      w->path, name ? name + 1 : "?");
+	}
+	bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, p == prog);
+	r = bpf_object__load(obj);
+	bpf_object__close(obj);
+	if (r < 0)
+		return cgbpf_error_at(err, r, file, w->line,
+				      "program %s: the kernel refused to load it: %s", w->what,
+				      strerror(-r));
+	return 0;
+}
+
+/* Loads every program @ws names the way a login would, and unloads it again. */
+static int dry_run_wants(struct dry_run *dr, const struct want_set *ws, bool report)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct want_attach *w = &ws->v[i];
+		struct cgbpf_error err = {{0}};
+		int r = 0;
+
+		if (dry_run_seen(dr, w))
+			continue;
+		switch (w->kind) {
+		case ATT_FILTER:
+			r = filter_dry_run(w->img, &err);
+			if (r < 0 && strncmp(err.msg, dr->file, strlen(dr->file)) != 0) {
+				char msg[CGBPF_ERROR_MAX];
+
+				snprintf(msg, sizeof(msg), "%s", err.msg);
+				err.msg[0] = '\0';
+				cgbpf_error_at(&err, r, dr->file, w->line,
+					       "%s: the built-in filter (%s) does not load: %s",
+					       hook_name(w->hook), w->what, msg);
+			}
+			dr->n_filters += r == 0;
+			break;
+		case ATT_PROGRAM:
+			r = program_dry_run(w, dr->file, &err);
+			dr->n_programs += r == 0;
+			break;
+		case ATT_PINNED:
+			/* want_set_build opened it and checked its type already. */
+			dr->n_pinned++;
+			break;
+		}
+		if (r < 0) {
+			report_policy_error(&err);
+			if (!dr->verbose && w->kind == ATT_PROGRAM)
+				fputs("cgbpfctl: run with --verbose to see the verifier's log\n",
+				      stderr);
+			failed = 1;
+		} else if (report) {
+			printf("dry run: %s %s %s: %s\n", hook_name(w->hook),
+			       attach_kind_name(w->kind), w->what,
+			       w->kind == ATT_FILTER	? "passed the verifier"
+			       : w->kind == ATT_PROGRAM ? "loaded"
+							: "pinned program found");
+		}
+	}
+	return failed;
+}
+
+static void print_who(FILE *f, const struct rule *r)
+{
+	switch (r->who) {
+	case WHO_USER:
+		fprintf(f, "%s", r->who_name);
+		break;
+	case WHO_GROUP:
+		fprintf(f, "@%s", r->who_name);
+		break;
+	case WHO_UID_RANGE:
+		if (r->uid_lo == r->uid_hi)
+			fprintf(f, "%" PRIu32, r->uid_lo);
+		else if (r->uid_hi == UINT32_MAX)
+			fprintf(f, "%" PRIu32 "-", r->uid_lo);
+		else
+			fprintf(f, "%" PRIu32 "-%" PRIu32, r->uid_lo, r->uid_hi);
+		break;
+	case WHO_ANY:
+		fputs("*", f);
+		break;
+	}
+}
+
+static int who_cmp(const struct rule *a, const struct rule *b)
+{
+	int c;
+
+	if (a->who != b->who)
+		return a->who < b->who ? -1 : 1;
+	if (a->who_name || b->who_name) {
+		c = strcmp(a->who_name ? a->who_name : "", b->who_name ? b->who_name : "");
+		if (c)
+			return c;
+	}
+	if (a->uid_lo != b->uid_lo)
+		return a->uid_lo < b->uid_lo ? -1 : 1;
+	if (a->uid_hi != b->uid_hi)
+		return a->uid_hi < b->uid_hi ? -1 : 1;
+	return 0;
+}
+
+static int rule_ptr_cmp(const void *x, const void *y)
+{
+	const struct rule *a = *(const struct rule *const *)x, *b = *(const struct rule *const *)y;
+	int c = who_cmp(a, b);
+
+	if (c)
+		return c;
+	return a < b ? -1 : a > b; /* file order within one who */
+}
+
+/* The plan a user decided by the lines of one who token alone would get. */
+static int plan_for_token(const struct rule *const *v, size_t n, struct resolved_policy *rp)
+{
+	memset(rp, 0, sizeof(*rp));
+	for (int h = 0; h < HOOK_COUNT; h++) {
+		struct hook_plan *plan = &rp->hook[h];
+
+		plan->decided_by = CLASS_NONE;
+		plan->filter = calloc(n, sizeof(*plan->filter));
+		plan->programs = calloc(n, sizeof(*plan->programs));
+		if (!plan->filter || !plan->programs) {
+			resolved_policy_clear(rp);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct rule *r = v[i];
+
+			if (!(r->hooks & HOOK_BIT(h)))
+				continue;
+			plan->decided_by = CLASS_ANY; /* any class: only "has a line" matters */
+			if (r->action == ACT_NONE)
+				plan->none = true;
+			else if (r->action == ACT_ALLOW || r->action == ACT_DENY)
+				plan->filter[plan->n_filter++] = r;
+			else
+				plan->programs[plan->n_programs++] = r;
+		}
+	}
+	return 0;
+}
+
+/* Without --user: every who token's lines, hook by hook, as if they decided. */
+static int check_all_tokens(const struct policy *p, struct dry_run *dr)
+{
+	_cleanup_free_ const struct rule **v = NULL;
+	int failed = 0;
+
+	if (!p->n_rules)
+		return 0;
+	v = calloc(p->n_rules, sizeof(*v));
+	if (!v) {
+		cgbpf_log(LOG_ERR, "out of memory");
+		return 1;
+	}
+	for (size_t i = 0; i < p->n_rules; i++)
+		v[i] = &p->rules[i];
+	qsort(v, p->n_rules, sizeof(*v), rule_ptr_cmp);
+	for (size_t i = 0, j; i < p->n_rules; i = j) {
+		struct resolved_policy rp;
+		struct want_set ws = {0};
+		struct cgbpf_error err = {{0}};
+
+		for (j = i + 1; j < p->n_rules && !who_cmp(v[i], v[j]); j++)
+			;
+		if (plan_for_token(v + i, j - i, &rp) < 0) {
+			cgbpf_log(LOG_ERR, "out of memory");
+			return 1;
+		}
+		if (want_set_build(&rp, p->file, &ws, &err) < 0) {
+			report_policy_error(&err);
+			failed = 1;
+		} else {
+			if (dr->verbose) {
+				printf("who ");
+				print_who(stdout, v[i]);
+				printf(": %zu line%s\n", j - i, j - i == 1 ? "" : "s");
+			}
+			failed |= dry_run_wants(dr, &ws, dr->verbose);
+		}
+		want_set_free(&ws);
+		resolved_policy_clear(&rp);
+	}
+	return failed;
+}
+
+/* With --user: what the module would do for this user, hook by hook. */
+static int check_user(const struct policy *p, const struct line_index *li, const char *name,
+		      struct dry_run *dr, bool dry)
+{
+	struct user_record rec = {0};
+	struct resolved_policy rp = {0};
+	struct want_set ws = {0};
+	struct cgbpf_error err = {{0}};
+	int failed = 0;
+
+	if (user_lookup(name, &rec, &err) < 0) {
+		cgbpf_log(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
+	{
+		struct user_info ui = user_record_info(&rec);
+
+		if (policy_resolve(p, &ui, &rp, &err) < 0) {
+			report_policy_error(&err);
+			user_record_clear(&rec);
+			return 1;
+		}
+	}
+	printf("user ");
+	term_put_string(stdout, rec.name);
+	printf(" (uid %" PRIu32 "), groups:", rec.uid);
+	for (size_t i = 0; i < rec.n_groups; i++) {
+		fputc(' ', stdout);
+		term_put_string(stdout, rec.groups[i]);
+	}
+	fputc('\n', stdout);
+	for (int h = 0; h < HOOK_COUNT; h++) {
+		const struct hook_plan *plan = &rp.hook[h];
+
+		printf("%s: ", hook_name((enum cgbpf_hook)h));
+		if (plan->decided_by == CLASS_NONE) {
+			printf("no rule\n");
+			continue;
+		}
+		printf("decided by %s%s\n", who_class_name(plan->decided_by),
+		       plan->none ? " (none: no sandbox on this hook)" : "");
+		/* The deciding class's lines in file order, "none" lines included. */
+		for (size_t i = 0; i < p->n_rules; i++) {
+			struct policy single = {.file = p->file,
+						.rules = (struct rule *)&p->rules[i],
+						.n_rules = 1};
+			struct user_info ui = user_record_info(&rec);
+			struct resolved_policy one = {0};
+			struct cgbpf_error ignored = {{0}};
+
+			if (!(p->rules[i].hooks & HOOK_BIT(h)))
+				continue;
+			/* The line alone decides in its own class when it applies to the user. */
+			if (policy_resolve(&single, &ui, &one, &ignored) == 0 &&
+			    one.hook[h].decided_by == plan->decided_by)
+				print_policy_line(stdout, li, p->rules[i].line);
+			resolved_policy_clear(&one);
+		}
+	}
+	if (!resolved_policy_sandboxes(&rp)) {
+		printf("result: no sandbox for %s (the module returns PAM_IGNORE)\n", rec.name);
+		goto out;
+	}
+	if (want_set_build(&rp, p->file, &ws, &err) < 0) {
+		report_policy_error(&err);
+		failed = 1;
+		goto out;
+	}
+	printf("result: %s is sandboxed:", rec.name);
+	for (size_t i = 0; i < ws.n; i++)
+		printf(" %s:%s(%s)", hook_name(ws.v[i].hook), attach_kind_name(ws.v[i].kind),
+		       ws.v[i].what);
+	fputc('\n', stdout);
+	if (dry)
+		failed |= dry_run_wants(dr, &ws, true);
+out:
+	want_set_free(&ws);
+	resolved_policy_clear(&rp);
+	user_record_clear(&rec);
+	return failed;
+}
+
+static int cmd_check(const struct cgbpf_settings *s, const char *user, bool verbose)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct line_index li = {0};
+	struct policy *p = NULL;
+	struct cgbpf_error err = {{0}};
+	struct dry_run dr = {.file = s->config, .verbose = verbose};
+	bool dry = geteuid() == 0;
+	size_t len;
+	int failed = 0;
+
+	if (safe_read_file(s->config, POLICY_MAX_FILE_SIZE, &buf, &len, &err) < 0) {
+		cgbpf_log(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
+	if (policy_parse(buf, len, s->config, &p, &err) < 0) {
+		report_policy_error(&err);
+		return 1;
+	}
+	if (line_index_build(&li, buf, len) < 0) {
+		policy_free(p);
+		cgbpf_log(LOG_ERR, "out of memory");
+		return 1;
+	}
+	warn_unknown_names(p);
+	if (!dry)
+		cgbpf_log(LOG_WARNING, "not running as root: the dry run (loading every program "
+				       "through the verifier) is skipped");
+	if (user)
+		failed = check_user(p, &li, user, &dr, dry);
+	else if (dry)
+		failed = check_all_tokens(p, &dr);
+	if (!failed && !user && !dry)
+		printf("%s: valid, %zu rule%s; dry run skipped (not root)\n", s->config,
+		       p->n_rules, p->n_rules == 1 ? "" : "s");
+	else if (!failed && !user)
+		printf("%s: valid, %zu rule%s; dry run: %u filter%s passed the verifier, "
+		       "%u program%s loaded, %u pinned program%s found\n",
+		       s->config, p->n_rules, p->n_rules == 1 ? "" : "s", dr.n_filters,
+		       dr.n_filters == 1 ? "" : "s", dr.n_programs, dr.n_programs == 1 ? "" : "s",
+		       dr.n_pinned, dr.n_pinned == 1 ? "" : "s");
+	dry_run_free(&dr);
+	free(li.start);
+	policy_free(p);
+	return failed;
+}
+
+/* ---- status ------------------------------------------------------------------------------- */
+
+static int cmd_status(const struct cgbpf_settings *s, bool json)
+{
+	_cleanup_free_ uint32_t *uids = NULL;
+	struct sandbox_status *v = NULL;
+	struct status_failure *fail = NULL;
+	char(*msgs)[CGBPF_ERROR_MAX] = NULL;
+	size_t n_uids = 0, n = 0, n_fail = 0;
+	int r, rc = 0;
+
+	r = sandbox_list(s, &uids, &n_uids);
+	if (r < 0) {
+		cgbpf_log(LOG_ERR, "cannot list the sandboxes in %s: %s", s->state_dir,
+			  strerror(-r));
+		return 1;
+	}
+	v = calloc(n_uids + 1, sizeof(*v));
+	fail = calloc(n_uids + 1, sizeof(*fail));
+	msgs = calloc(n_uids + 1, sizeof(*msgs));
+	if (!v || !fail || !msgs) {
+		cgbpf_log(LOG_ERR, "out of memory");
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n_uids; i++) {
+		struct cgbpf_error err = {{0}};
+
+		r = sandbox_status_collect(s, uids[i], &v[n], &err);
+		if (r == -ENOENT)
+			continue; /* closed meanwhile */
+		if (r < 0) {
+			snprintf(msgs[n_fail], sizeof(msgs[n_fail]), "%s", err.msg);
+			fail[n_fail].uid = uids[i];
+			fail[n_fail].message = msgs[n_fail];
+			n_fail++;
+			cgbpf_log(LOG_ERR, "uid %" PRIu32 ": %s", uids[i], err.msg);
+			rc = 1;
+			continue;
+		}
+		n++;
+	}
+	if (json) {
+		status_print_json(stdout, v, n, fail, n_fail);
+	} else if (n == 0) {
+		printf("no live sandbox\n");
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				fputc('\n', stdout);
+			status_print_text(stdout, &v[i]);
+		}
+	}
+out:
+	if (v)
+		for (size_t i = 0; i < n; i++)
+			sandbox_status_clear(&v[i]);
+	free(v);
+	free(fail);
+	free(msgs);
+	return rc;
+}
+
+/* ---- gc ----------------------------------------------------------------------------------- */
+
+static bool path_exists(const char *p)
+{
+	return access(p, F_OK) == 0;
+}
+
+/* One sandbox through sandbox_gc, printing each thing that went away. */
+static int gc_sandbox(const struct cgbpf_settings *s, uint32_t uid)
+{
+	struct ledger before = {0};
+	struct cgbpf_error err = {{0}};
+	enum gc_outcome outcome;
+	_cleanup_free_ bool *had_pin = NULL;
+	char cg[8200] = "", ledger[4200];
+	bool had_cg;
+	int n_stale = 0, r;
+
+	r = sandbox_read(s, uid, &before, &err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0) {
+		cgbpf_log(LOG_ERR, "uid %" PRIu32 ": %s", uid, err.msg);
+		return 1;
+	}
+	/* What exists now, so that only what gc really removed is reported. */
+	had_cg = sandbox_cgroup_dir(s, uid, cg, sizeof(cg), &err) == 0 && path_exists(cg);
+	had_pin = calloc(before.n_att + 1, sizeof(*had_pin));
+	if (!had_pin) {
+		ledger_clear(&before);
+		cgbpf_log(LOG_ERR, "out of memory");
+		return 1;
+	}
+	for (size_t j = 0; j < before.n_att; j++) {
+		char pin[4400];
+
+		had_pin[j] = sandbox_pin_path(s, uid, before.att[j].link, pin, sizeof(pin)) == 0 &&
+			     path_exists(pin);
+	}
+	r = sandbox_gc(s, uid, &outcome, &n_stale, &err);
+	if (r < 0) {
+		cgbpf_log(LOG_ERR, "uid %" PRIu32 ": %s", uid, err.msg);
+		ledger_clear(&before);
+		return 1;
+	}
+	for (size_t i = 0; i < before.n_ses && n_stale > 0; i++) {
+		if (session_is_live(&before.ses[i]))
+			continue;
+		printf("removed stale session: user %s (uid %" PRIu32 ") pid %d\n",
+		       before.user ? before.user : "?", uid, before.ses[i].pid);
+		n_stale--;
+	}
+	if (outcome == GC_REMOVED) {
+		for (size_t j = 0; j < before.n_att; j++) {
+			char pin[4400];
+
+			if (had_pin[j] &&
+			    sandbox_pin_path(s, uid, before.att[j].link, pin, sizeof(pin)) == 0 &&
+			    !path_exists(pin))
+				printf("removed link: %s (%s %s)\n", pin,
+				       hook_name(before.att[j].hook),
+				       attach_kind_name(before.att[j].kind));
+		}
+		if (had_cg && !path_exists(cg))
+			printf("removed cgroup: %s\n", cg);
+		snprintf(ledger, sizeof(ledger), "%s/user-%" PRIu32 ".ledger", s->state_dir, uid);
+		printf("removed sandbox: user %s (uid %" PRIu32 "), ledger %s\n",
+		       before.user ? before.user : "?", uid, ledger);
+	}
+	ledger_clear(&before);
+	return 0;
+}
+
+/* What the link pinned at @pin says about itself; -errno when it is no link. */
+static int link_info_at(const char *pin, struct bpf_link_info *li)
+{
+	_cleanup_close_ int fd = bpf_obj_get(pin);
+	__u32 len = sizeof(*li);
+
+	if (fd < 0)
+		return -errno;
+	memset(li, 0, sizeof(*li));
+	if (bpf_obj_get_info_by_fd(fd, li, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A cgroup link whose cgroup is gone keeps its program loaded for nothing. */
+static bool link_is_defunct(const char *pin)
+{
+	struct bpf_link_info li;
+
+	return link_info_at(pin, &li) == 0 && li.type == BPF_LINK_TYPE_CGROUP &&
+	       li.cgroup.cgroup_id == 0;
+}
+
+static int parse_user_dir_name(const char *name, uint32_t *uid)
+{
+	unsigned long v;
+	char *end;
+
+	if (strncmp(name, "user-", 5) || name[5] < '0' || name[5] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(name + 5, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*uid = (uint32_t)v;
+	return 0;
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Adds the uids of the user-<UID> entries in @dir to @v. */
+static void collect_user_dirs(const char *dir, uint32_t **v, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		uint32_t uid, *nv;
+
+		if (parse_user_dir_name(e->d_name, &uid) < 0)
+			continue;
+		nv = realloc(*v, (*n + 1) * sizeof(**v));
+		if (!nv)
+			break;
+		*v = nv;
+		(*v)[(*n)++] = uid;
+	}
+	closedir(d);
+}
+
+/*
+ * Pins and cgroups of a uid under its ledger lock, so that no open or close
+ * of that user runs meanwhile: defunct links go, and without a ledger an
+ * empty sandbox left by a crash in the middle of an open goes entirely.
+ */
+static int gc_user_leftovers(const struct cgbpf_settings *s, const char *mount, uint32_t uid)
+{
+	struct ledger_file lf = LEDGER_FILE_INIT;
+	struct ledger l = {0};
+	struct cgbpf_error err = {{0}};
+	char pin_dir[4200], cg[8200];
+	bool exists = false, orphan;
+	int failed = 0;
+	DIR *d;
+
+	snprintf(pin_dir, sizeof(pin_dir), "%s/user-%" PRIu32, s->bpffs, uid);
+	snprintf(cg, sizeof(cg), "%s/%s/user-%" PRIu32, mount, s->cgroup_root, uid);
+	if (ledger_file_lock(s->state_dir, uid, &lf, &err) < 0 ||
+	    ledger_file_read(&lf, &l, &exists, &err) < 0) {
+		cgbpf_log(LOG_ERR, "uid %" PRIu32 ": %s", uid, err.msg);
+		ledger_file_unlock(&lf);
+		return 1;
+	}
+	orphan = !exists && (!path_exists(cg) || cgroup_count_procs(cg) == 0);
+	d = opendir(pin_dir);
+	if (d) {
+		struct dirent *e;
+
+		while ((e = readdir(d)) != NULL) {
+			char pin[4500];
+			int r;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(pin, sizeof(pin), "%s/%s", pin_dir, e->d_name);
+			if (link_is_defunct(pin)) {
+				if (unlink(pin) == 0)
+					printf("removed defunct link: %s\n", pin);
+				else
+					failed = 1;
+			} else if (orphan) {
+				r = attach_unpin(pin);
+				if (r == 0)
+					printf("removed orphaned link: %s\n", pin);
+				else
+					failed = 1;
+			}
+		}
+		closedir(d);
+		if (!exists && rmdir(pin_dir) == 0)
+			printf("removed pin directory: %s\n", pin_dir);
+	}
+	if (orphan && path_exists(cg)) {
+		if (cgroup_remove(cg) == 0)
+			printf("removed orphaned cgroup: %s\n", cg);
+		else
+			failed = 1;
+	}
+	ledger_file_unlock(&lf);
+	ledger_clear(&l);
+	return failed;
+}
+
+/* The ids of every program some bpf_link on this machine holds. */
+static int used_prog_ids(uint32_t **ids, size_t *n)
+{
+	__u32 id = 0;
+
+	*ids = NULL;
+	*n = 0;
+	while (bpf_link_get_next_id(id, &id) == 0) {
+		struct bpf_link_info li;
+		__u32 len = sizeof(li);
+		_cleanup_close_ int fd = bpf_link_get_fd_by_id(id);
+		uint32_t *nv;
+
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue; /* went away meanwhile */
+			return -errno;
+		}
+		memset(&li, 0, sizeof(li));
+		if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0)
+			return -errno;
+		nv = realloc(*ids, (*n + 1) * sizeof(**ids));
+		if (!nv)
+			return -ENOMEM;
+		*ids = nv;
+		(*ids)[(*n)++] = li.prog_id;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	if (*n)
+		qsort(*ids, *n, sizeof(**ids), u32_cmp);
+	return 0;
+}
+
+/* Removes every pin in @dir and @dir itself. */
+static int remove_pin_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		char p[4500];
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (unlink(p) < 0 && errno != ENOENT)
+			r = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+/* Shared programs no link uses any more. The caller holds the global lock. */
+static int gc_shared(const struct cgbpf_settings *s)
+{
+	_cleanup_free_ uint32_t *ids = NULL;
+	char shared[4200];
+	size_t n_ids;
+	DIR *d;
+	struct dirent *e;
+	int failed = 0, r;
+
+	if (sandbox_shared_dir(s, shared, sizeof(shared)) < 0)
+		return 1;
+	d = opendir(shared);
+	if (!d)
+		return errno == ENOENT ? 0 : 1;
+	r = used_prog_ids(&ids, &n_ids);
+	if (r < 0) {
+		closedir(d);
+		cgbpf_log(LOG_ERR, "cannot list the bpf_links of this machine: %s", strerror(-r));
+		return 1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		char dir[4500], pin[4600];
+		struct bpf_prog_info pi;
+		__u32 len = sizeof(pi), id;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", shared, e->d_name);
+		snprintf(pin, sizeof(pin), "%s/prog", dir);
+		fd = bpf_obj_get(pin);
+		if (fd >= 0) {
+			memset(&pi, 0, sizeof(pi));
+			r = bpf_obj_get_info_by_fd(fd, &pi, &len);
+			close(fd);
+			if (r < 0)
+				continue;
+			id = pi.id;
+			if (n_ids && bsearch(&id, ids, n_ids, sizeof(*ids), u32_cmp))
+				continue;
+		} else if (errno != ENOENT) {
+			continue;
+		}
+		/* No program, or one no link holds: under the global lock nobody is about to. */
+		r = !strncmp(e->d_name, "filter-", 7) ? filter_unpin_shared(dir)
+						      : remove_pin_dir(dir);
+		if (r < 0) {
+			cgbpf_log(LOG_ERR, "cannot remove %s: %s", dir, strerror(-r));
+			failed = 1;
+		} else {
+			printf("removed shared program: %s\n", dir);
+		}
+	}
+	closedir(d);
+	return failed;
+}
+
+/* The anchor and the empty directories above, once no sandbox is left. */
+static int gc_anchor(const struct cgbpf_settings *s, const char *mount)
+{
+	static const enum cgbpf_hook order[HOOK_COUNT] = { HOOK_SOCK_CREATE, HOOK_INGRESS,
+							   HOOK_EGRESS };
+	char dir[4200], pin[4400], cg[8200];
+	int failed = 0, r;
+
+	snprintf(dir, sizeof(dir), "%s/" ANCHOR_NAME, s->bpffs);
+	/* sock_create first: its pin is what marks the anchor complete. */
+	for (int i = 0; i < HOOK_COUNT; i++) {
+		snprintf(pin, sizeof(pin), "%s/%s", dir, hook_name(order[i]));
+		if (!path_exists(pin))
+			continue;
+		r = attach_unpin(pin);
+		if (r < 0) {
+			cgbpf_log(LOG_ERR, "cannot detach the anchor link %s: %s", pin,
+				  strerror(-r));
+			failed = 1;
+		} else {
+			printf("removed anchor link: %s\n", pin);
+		}
+	}
+	if (!failed && path_exists(dir)) {
+		r = remove_pin_dir(dir);
+		if (r < 0) {
+			cgbpf_log(LOG_ERR, "cannot remove %s: %s", dir, strerror(-r));
+			failed = 1;
+		}
+	}
+	snprintf(cg, sizeof(cg), "%s/%s/" ANCHOR_NAME, mount, s->cgroup_root);
+	if (!failed && path_exists(cg)) {
+		r = cgroup_remove(cg);
+		if (r < 0) {
+			cgbpf_log(LOG_ERR, "cannot remove the anchor cgroup %s: %s", cg,
+				  strerror(-r));
+			failed = 1;
+		} else {
+			printf("removed anchor cgroup: %s\n", cg);
+		}
+	}
+	return failed;
+}
+
+/* Empty directories the module made, once nothing is left in them. */
+static void gc_empty_dirs(const struct cgbpf_settings *s, const char *mount)
+{
+	char p[8200];
+
+	snprintf(p, sizeof(p), "%s/shared", s->bpffs);
+	if (rmdir(p) == 0)
+		printf("removed directory: %s\n", p);
+	if (rmdir(s->bpffs) == 0)
+		printf("removed directory: %s\n", s->bpffs);
+	snprintf(p, sizeof(p), "%s/%s", mount, s->cgroup_root);
+	if (path_exists(p) && cgroup_remove(p) == 0 && !path_exists(p))
+		printf("removed cgroup: %s\n", p);
+}
+
+static int cmd_gc(const struct cgbpf_settings *s)
+{
+	_cleanup_free_ uint32_t *uids = NULL, *others = NULL;
+	struct cgbpf_error err = {{0}};
+	char mount[4096], cgroot[8200];
+	size_t n_uids = 0, n_others = 0;
+	int failed = 0, gfd, r;
+
+	if (!path_exists(s->state_dir) && !path_exists(s->bpffs))
+		return 0; /* nothing was ever set up with these settings */
+	if (cgroup2_mount_point(mount, sizeof(mount), &err) < 0 ||
+	    state_dir_ensure(s->state_dir, &err) < 0) {
+		cgbpf_log(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
+	r = sandbox_list(s, &uids, &n_uids);
+	if (r < 0) {
+		cgbpf_log(LOG_ERR, "cannot list the sandboxes in %s: %s", s->state_dir,
+			  strerror(-r));
+		return 1;
+	}
+	for (size_t i = 0; i < n_uids; i++)
+		failed |= gc_sandbox(s, uids[i]);
+
+	collect_user_dirs(s->bpffs, &others, &n_others);
+	snprintf(cgroot, sizeof(cgroot), "%s/%s", mount, s->cgroup_root);
+	collect_user_dirs(cgroot, &others, &n_others);
+	if (n_others)
+		qsort(others, n_others, sizeof(*others), u32_cmp);
+	for (size_t i = 0; i < n_others; i++)
+		if (i == 0 || others[i] != others[i - 1])
+			failed |= gc_user_leftovers(s, mount, others[i]);
+
+	/* The shared cache and the anchor belong to everybody: under the global lock. */
+	gfd = state_lock_global(s->state_dir, &err);
+	if (gfd < 0) {
+		cgbpf_log(LOG_ERR, "%s", err.msg);
+		return 1;
+	}
+	free(uids);
+	uids = NULL;
+	r = sandbox_list(s, &uids, &n_uids);
+	if (r < 0) {
+		cgbpf_log(LOG_ERR, "cannot list the sandboxes in %s: %s", s->state_dir,
+			  strerror(-r));
+		failed = 1;
+	} else if (n_uids == 0) {
+		failed |= gc_anchor(s, mount);
+	}
+	failed |= gc_shared(s);
+	if (r == 0 && n_uids == 0 && !failed)
+		gc_empty_dirs(s, mount);
+	close(gfd);
+	return failed;
+}
+
+/* ---- reload ------------------------------------------------------------------------------- */
+
+static int cmd_reload(const struct cgbpf_settings *s)
+{
+	_cleanup_free_ uint32_t *uids = NULL;
+	size_t n = 0;
+	int failed = 0, r;
+
+	r = sandbox_list(s, &uids, &n);
+	if (r < 0) {
+		cgbpf_log(LOG_ERR, "cannot list the sandboxes in %s: %s", s->state_dir,
+			  strerror(-r));
+		return 1;
+	}
+	if (n == 0)
+		printf("no live sandbox\n");
+	for (size_t i = 0; i < n; i++) {
+		struct ledger l = {0};
+		struct cgbpf_error err = {{0}};
+		bool changed = false;
+
+		r = sandbox_read(s, uids[i], &l, &err);
+		if (r == -ENOENT)
+			continue;
+		err.msg[0] = '\0';
+		printf("%s (uid %" PRIu32 "): ", l.user ? l.user : "?", uids[i]);
+		r = sandbox_reload(s, uids[i], &changed, &err);
+		if (r < 0) {
+			printf("error: %s\n", err.msg[0] ? err.msg : strerror(-r));
+			failed = 1;
+		} else {
+			printf("%s\n", changed ? "updated" : "unchanged");
+		}
+		fflush(stdout);
+		ledger_clear(&l);
+	}
+	return failed;
+}
+
+/* ---- main --------------------------------------------------------------------------------- */
+
+enum {
+	OPT_CONFIG = 256,
+	OPT_CGROUP_ROOT,
+	OPT_BPFFS,
+	OPT_STATE_DIR,
+	OPT_USER,
+	OPT_JSON,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+		{ "bpffs", required_argument, NULL, OPT_BPFFS },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cgbpf_settings s;
+	struct cgbpf_error err = {{0}};
+	struct libbpf_print_guard guard;
+	const char *user = NULL, *cmd;
+	bool json = false, verbose = false;
+	int opt, rc;
+
+	settings_init(&s);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
+		const char *key = NULL;
+
+		switch (opt) {
+		case OPT_CONFIG:
+			key = "config";
+			break;
+		case OPT_CGROUP_ROOT:
+			key = "cgroup_root";
+			break;
+		case OPT_BPFFS:
+			key = "bpffs";
+			break;
+		case OPT_STATE_DIR:
+			key = "state_dir";
+			break;
+		case OPT_USER:
+			user = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			return usage_error("option %s needs a value", argv[optind - 1]);
+		default:
+			if (optopt && optopt < 256)
+				return usage_error("unknown option -%c", optopt);
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+		if (key && settings_set(&s, key, optarg, &err) < 0)
+			return usage_error("%s", err.msg);
+	}
+	if (optind >= argc)
+		return usage_error("no command given");
+	cmd = argv[optind];
+	if (optind + 1 < argc)
+		return usage_error("unexpected argument %s", argv[optind + 1]);
+	if (strcmp(cmd, "check") && strcmp(cmd, "status") && strcmp(cmd, "gc") &&
+	    strcmp(cmd, "reload"))
+		return usage_error("unknown command %s", cmd);
+	if (user && strcmp(cmd, "check"))
+		return usage_error("--user goes with check only");
+	if (json && strcmp(cmd, "status"))
+		return usage_error("--json goes with status only");
+	if (user && !*user)
+		return usage_error("--user needs a name");
+
+	cgbpf_log_set(
+		(struct cgbpf_log_sink){.fn = log_to_stderr, .ctx = &verbose, .debug = verbose});
+	libbpf_print_capture(&guard);
+	if (!strcmp(cmd, "check"))
+		rc = cmd_check(&s, user, verbose);
+	else if (!strcmp(cmd, "status"))
+		rc = cmd_status(&s, json);
+	else if (!strcmp(cmd, "gc"))
+		rc = cmd_gc(&s);
+	else
+		rc = cmd_reload(&s);
+	libbpf_print_restore(&guard);
+	if (fflush(stdout) != 0 && rc == 0) {
+		fprintf(stderr, "cgbpfctl: cannot write the output: %s\n", strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
