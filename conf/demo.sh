@@ -5,7 +5,9 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 T=$BUILD/tests
+UNEXPECTED=0
 if [ "$(id -u)" != 0 ]; then
 	echo "make demo must run as root (it creates a user and loads BPF programs)" >&2
 	exit 1
@@ -55,7 +57,7 @@ EOF
 chmod 0644 "$POLICY"
 show cat "$POLICY"
 show "$BUILD/cgbpfctl" --config "$POLICY" check --user "$USER_NAME"
-echo "session required $PWD/$BUILD/pam_cgbpf.so $ARGS" >"/etc/pam.d/$SVC"
+echo "session required $BUILD/pam_cgbpf.so $ARGS" >"/etc/pam.d/$SVC"
 say "PAM service /etc/pam.d/$SVC:"
 sed 's/^/     /' "/etc/pam.d/$SVC"
 
@@ -75,7 +77,12 @@ exec 9<>"$DIR/stdin"
 SESSION=$!
 PIDS+=("$SESSION")
 for _ in $(seq 50); do grep -q opened "$DIR/session.out" && break; sleep 0.1; done
-say "session process $SESSION is now in $(cat "/proc/$SESSION/cgroup" | sed -n 's/^0:://p')"
+if ! grep -q opened "$DIR/session.out"; then
+	cat "$DIR/session.out" >&2
+	echo "the session did not open" >&2
+	exit 1
+fi
+say "session process $SESSION is now in $(sed -n 's/^0:://p' "/proc/$SESSION/cgroup")"
 show bpftool cgroup show "$CG2/$TAG/user-$UID_U"
 
 step "Traffic from inside the sandbox, as $USER_NAME"
@@ -86,10 +93,11 @@ run() {
 	local rc=$?
 	if [ "$want" = allowed ] && [ $rc = 0 ]; then
 		printf '   %sallowed%s  %s\n' "$G" "$N" "$what"
-	elif [ "$want" = refused ] && [ $rc != 0 ]; then
+	elif [ "$want" = refused ] && { [ $rc = 2 ] || [ $rc = 3 ]; }; then
 		printf '   %srefused%s  %s  (%s)\n' "$R" "$N" "$what" "$(tail -1 "$DIR/out" | sed 's/.*: //')"
 	else
 		printf '   UNEXPECTED: %s gave %s: %s\n' "$what" "$rc" "$(cat "$DIR/out")"
+		UNEXPECTED=$((UNEXPECTED + 1))
 	fi
 }
 run allowed "TCP connect to 127.0.0.2:$PORT" "$T/netprobe" tcp-connect 127.0.0.2 "$PORT" 1000
@@ -98,9 +106,13 @@ run refused "TCP connect to 127.0.0.3:$PORT (the SYN is dropped; gave up after 1
 run refused "UDP datagram to 127.0.0.3:$PORT" "$T/netprobe" udp-send 127.0.0.3 "$PORT"
 run allowed "an ordinary TCP socket()" "$T/netprobe" socket inet stream
 say "and a raw socket, even for a process with CAP_NET_RAW (root) in the sandbox:"
-"$T/netprobe" as-user 0 0 --cgroup "$CG2/$TAG/user-$UID_U" -- "$T/netprobe" socket inet raw icmp >"$DIR/out" 2>&1 &&
-	printf '   UNEXPECTED: raw socket allowed\n' ||
+"$T/netprobe" as-user 0 0 --cgroup "$CG2/$TAG/user-$UID_U" -- "$T/netprobe" socket inet raw icmp >"$DIR/out" 2>&1
+if [ $? = 2 ]; then
 	printf '   %srefused%s  socket(AF_INET, SOCK_RAW)  (%s)\n' "$R" "$N" "$(tail -1 "$DIR/out" | sed 's/.*: //')"
+else
+	printf '   UNEXPECTED: raw socket: %s\n' "$(cat "$DIR/out")"
+	UNEXPECTED=$((UNEXPECTED + 1))
+fi
 say "the same user outside the sandbox is not affected:"
 "$T/netprobe" as-user "$UID_U" "$(id -g "$USER_NAME")" -- "$T/netprobe" tcp-connect 127.0.0.3 "$PORT" 1000 >/dev/null 2>&1 &&
 	printf '   %sallowed%s  TCP connect to 127.0.0.3:%s\n' "$G" "$N" "$PORT"
@@ -120,9 +132,18 @@ if [ -z "$left" ]; then
 	say "no cgroup, no pinned link, no ledger entry left for uid $UID_U"
 else
 	say "LEFT BEHIND:$left"
+	UNEXPECTED=$((UNEXPECTED + 1))
 fi
-run allowed "a fresh process's TCP connect to 127.0.0.3:$PORT works again" \
-	"$T/netprobe" tcp-connect 127.0.0.3 "$PORT" 1000 2>/dev/null || true
+if "$T/netprobe" as-user "$UID_U" "$(id -g "$USER_NAME")" -- "$T/netprobe" tcp-connect 127.0.0.3 "$PORT" 1000 >/dev/null 2>&1; then
+	printf '   %sallowed%s  a fresh process of %s reaches 127.0.0.3:%s again\n' "$G" "$N" "$USER_NAME" "$PORT"
+else
+	printf '   UNEXPECTED: traffic still refused after logout\n'
+	UNEXPECTED=$((UNEXPECTED + 1))
+fi
 
 step "Clean-up"
 say "demo user, PAM service, cache and temporary files removed"
+if [ "$UNEXPECTED" != 0 ]; then
+	echo "$UNEXPECTED unexpected result(s)" >&2
+	exit 1
+fi
