@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The built-in filter: an ordered allow/deny list, first match wins, no match
+ * allows. The list is compiled by filter_compile.c into maps; this program
+ * only looks them up, so one run costs the same whatever the number of rules
+ * or prefixes.
+ *
+ * Each dimension of the packet (daddr, saddr, dport, sport, proto; family,
+ * type, proto for sockets) gives a 256-bit mask of the rules it satisfies,
+ * rules without a matcher on that dimension included. The AND of the masks
+ * holds the rules that match; the lowest bit is the first of them in file
+ * order and decides. An empty AND allows.
+ *
+ * What the program reads of a packet:
+ *  - skb->protocol says IPv4 or IPv6; any other packet is allowed.
+ *  - IPv4: the 20-byte header (version 4, IHL >= 5), then the L4 header at
+ *    IHL * 4. A non-first fragment (offset != 0) has no ports.
+ *  - IPv6: the 40-byte header, then up to 8 extension headers (hop-by-hop,
+ *    routing, destination options, AH, fragment) to find the L4 protocol.
+ *    After a fragment header with a non-zero offset the protocol is that
+ *    header's next-header field and there are no ports.
+ *  - Ports: the first 4 bytes of the L4 header of TCP, UDP, UDP-Lite, SCTP
+ *    and DCCP. Every other protocol (ICMP, ICMPv6, ESP, ...) has no ports.
+ *
+ * Ports and addresses of the other kind never match a matcher: a port
+ * matcher never matches a packet without ports, an IPv4 prefix never matches
+ * an IPv6 packet (IPv4-mapped prefixes were turned into IPv4 ones at compile
+ * time, since such traffic leaves the host as IPv4).
+ *
+ * Malformed packets. A packet is dropped when a header cannot be read and
+ * some rule of the list has a matcher that needs it:
+ *  - the IP header is truncated or invalid: dropped if any rule has a daddr,
+ *    saddr, dport, sport or proto matcher;
+ *  - the L4 protocol cannot be found (a truncated extension header, or more
+ *    than 8 of them): dropped if any rule has a proto, dport or sport matcher;
+ *  - the protocol has ports but fewer than 4 bytes of its header are there
+ *    (in an unfragmented packet or a first fragment): dropped if any rule has
+ *    a dport or sport matcher.
+ * Otherwise the list is evaluated as usual: the unreadable dimension is not
+ * used by any rule, so it cannot change the result. Such drops count as
+ * drops but as no rule's hit.
+ *
+ * Sockets (cgroup/sock_create): the hook runs after inet_create() and
+ * inet6_create() have resolved protocol 0 to the type's default, so
+ * socket(AF_INET, SOCK_STREAM, 0) is seen with protocol 6 (TCP) and matches
+ * proto=tcp. IPPROTO_MPTCP (262) is matched as TCP, which it is on the wire;
+ * any other protocol above 255 matches no proto= list. The hook only runs for
+ * AF_INET and AF_INET6 sockets.
+ *
+ * Counters are per cgroup id in a per-CPU hash, so that sandboxes sharing this
+ * program keep their figures apart.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "filter_types.h"
+
+#define AF_INET	    2
+#define AF_INET6    10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM  2
+#define SOCK_RAW    3
+
+#define VERDICT_DROP  0
+#define VERDICT_ALLOW 1
+
+#define IPV6_MAX_EXT_HEADERS 8
+#define NO_RULE		     0xffffffffu
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FILTER_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct filter_rule);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct filter_mask);
+} proto SEC(".maps");
+
+/* max_entries of the LPM and port maps are set from the image at load time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct filter_lpm4_key);
+	__type(value, struct filter_mask);
+} daddr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct filter_lpm6_key);
+	__type(value, struct filter_mask);
+} daddr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct filter_lpm4_key);
+	__type(value, struct filter_mask);
+} saddr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct filter_lpm6_key);
+	__type(value, struct filter_mask);
+} saddr6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_port_interval);
+} dport SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_port_interval);
+} sport SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, FILTER_MAX_CGROUPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct filter_counters_value);
+} counters SEC(".maps");
+
+/* The initial value of a cgroup's counters (in .bss, never written). */
+static struct filter_counters_value zero_counters;
+
+static __always_inline void mask_and(struct filter_mask *acc, const struct filter_mask *m)
+{
+	acc->w[0] &= m->w[0];
+	acc->w[1] &= m->w[1];
+	acc->w[2] &= m->w[2];
+	acc->w[3] &= m->w[3];
+}
+
+/* acc &= (*m | *wild), with a NULL m meaning no entry. */
+static __always_inline void mask_and_or(struct filter_mask *acc, const struct filter_mask *m,
+					const struct filter_mask *wild)
+{
+	if (!m) {
+		mask_and(acc, wild);
+		return;
+	}
+	acc->w[0] &= m->w[0] | wild->w[0];
+	acc->w[1] &= m->w[1] | wild->w[1];
+	acc->w[2] &= m->w[2] | wild->w[2];
+	acc->w[3] &= m->w[3] | wild->w[3];
+}
+
+/* de Bruijn position table: branch-free, so the verifier sees one path. */
+/* clang-format off */
+static const __u8 debruijn64[64] = {
+	0,  1,	2,  53, 3,  7,	54, 27, 4,  38, 41, 8,	34, 55, 48, 28,
+	62, 5,	39, 46, 44, 42, 22, 9,	24, 35, 59, 56, 49, 18, 29, 11,
+	63, 52, 6,  26, 37, 40, 33, 47, 61, 45, 43, 21, 23, 58, 17, 10,
+	51, 25, 36, 32, 60, 20, 57, 16, 50, 31, 19, 15, 30, 14, 13, 12,
+};
+/* clang-format on */
+
+/* Index of the lowest set bit of a non-zero @x. */
+static __always_inline __u32 ctz64(__u64 x)
+{
+	return debruijn64[((x & -x) * 0x022fdd63cc95386dULL) >> 58];
+}
+
+/* Index of the first rule in @acc, or NO_RULE. */
+static __always_inline __u32 first_rule(const struct filter_mask *acc)
+{
+	if (acc->w[0])
+		return ctz64(acc->w[0]);
+	if (acc->w[1])
+		return 64 + ctz64(acc->w[1]);
+	if (acc->w[2])
+		return 128 + ctz64(acc->w[2]);
+	if (acc->w[3])
+		return 192 + ctz64(acc->w[3]);
+	return NO_RULE;
+}
+
+/* One step of the binary search: move @idx up by @half if that entry starts at or below @port. */
+static __always_inline __u32 port_step(void *map, __u32 idx, __u32 half, __u32 port)
+{
+	struct filter_port_interval *iv;
+	__u32 probe = idx + half;
+	__u64 le;
+
+	iv = bpf_map_lookup_elem(map, &probe);
+	/* 1 when start <= port, else 0, without a branch; a missing entry is past the end. */
+	le = iv ? (((__u64)port - iv->start) >> 63) ^ 1 : 0;
+	return idx + (half & (__u32)-le);
+}
+
+/*
+ * ANDs into @acc the mask of the port interval holding @port: a binary search
+ * over the 1 << @steps entries of @map, whose first entry starts at 0. Each
+ * step is guarded on its own rather than looped over, so that the verifier's
+ * paths join again after every step.
+ */
+static __always_inline void port_and(void *map, __u32 steps, __u32 port, struct filter_mask *acc)
+{
+	struct filter_port_interval *iv;
+	__u32 idx = 0;
+
+	/*
+	 * The first entry starts at port 0, so this sets idx to 0; read from the
+	 * map, it is a value the verifier does not know, which keeps it from
+	 * following each of the 2^16 ways the search can go as a path of its own.
+	 */
+	iv = bpf_map_lookup_elem(map, &idx);
+	if (!iv) {
+		__builtin_memset(acc, 0, sizeof(*acc));
+		return;
+	}
+	idx = iv->start;
+#define PORT_STEP(n)                                                                               \
+	if (steps >= (n))                                                                          \
+		idx = port_step(map, idx, 1u << ((n)-1), port);
+	PORT_STEP(16)
+	PORT_STEP(15)
+	PORT_STEP(14)
+	PORT_STEP(13)
+	PORT_STEP(12)
+	PORT_STEP(11)
+	PORT_STEP(10)
+	PORT_STEP(9)
+	PORT_STEP(8)
+	PORT_STEP(7)
+	PORT_STEP(6)
+	PORT_STEP(5)
+	PORT_STEP(4)
+	PORT_STEP(3)
+	PORT_STEP(2)
+	PORT_STEP(1)
+#undef PORT_STEP
+	iv = bpf_map_lookup_elem(map, &idx);
+	if (iv)
+		mask_and(acc, &iv->mask);
+	else
+		__builtin_memset(acc, 0, sizeof(*acc));
+}
+
+static __always_inline int proto_has_ports(__u32 p)
+{
+	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE || p == IPPROTO_SCTP ||
+	       p == IPPROTO_DCCP;
+}
+
+static __always_inline void count(__u64 cgid, int verdict, __u32 rule, __u64 bytes)
+{
+	struct filter_counters_value *c;
+
+	c = bpf_map_lookup_elem(&counters, &cgid);
+	if (!c) {
+		bpf_map_update_elem(&counters, &cgid, &zero_counters, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&counters, &cgid);
+		if (!c)
+			return;
+	}
+	if (verdict == VERDICT_ALLOW) {
+		c->pass_pkts++;
+		c->pass_bytes += bytes;
+	} else {
+		c->drop_pkts++;
+		c->drop_bytes += bytes;
+	}
+	if (rule < FILTER_MAX_RULES)
+		c->hits[rule]++;
+}
+
+/* The verdict of the first rule in @acc; no rule allows. Sets *rule. */
+static __always_inline int decide(const struct filter_mask *acc, __u32 *rule)
+{
+	struct filter_rule *r;
+	__u32 idx;
+
+	idx = first_rule(acc);
+	*rule = idx;
+	if (idx >= FILTER_MAX_RULES)
+		return VERDICT_ALLOW;
+	r = bpf_map_lookup_elem(&rules, &idx);
+	if (!r)
+		return VERDICT_DROP;
+	return r->action == FILTER_ACT_ALLOW ? VERDICT_ALLOW : VERDICT_DROP;
+}
+
+/* What could be read of a packet. */
+struct pkt_info {
+	__u32 l4off;
+	__u32 proto;
+	__u8 bad_l3;	/* the IP header is unreadable */
+	__u8 bad_proto; /* the L4 protocol is unknown */
+	__u8 bad_ports; /* the protocol has ports that cannot be read */
+	__u8 has_ports;
+	__u16 sport, dport;
+};
+
+static __always_inline int ipv6_is_ext(__u32 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_AH || nh == IPPROTO_FRAGMENT;
+}
+
+/* Walks the extension headers from @off; fills proto and l4off, or bad_proto. */
+static __always_inline void ipv6_walk(struct __sk_buff *skb, __u32 nh, __u32 off,
+				      struct pkt_info *pi)
+{
+	struct {
+		__u8 nexthdr;
+		__u8 hdrlen;
+		__be16 frag_off;
+	} ext;
+	int i;
+
+	for (i = 0; i < IPV6_MAX_EXT_HEADERS; i++) {
+		if (!ipv6_is_ext(nh))
+			break;
+		if (bpf_skb_load_bytes(skb, off, &ext, sizeof(ext)) < 0) {
+			pi->bad_proto = 1;
+			return;
+		}
+		if (nh == IPPROTO_FRAGMENT) {
+			if (bpf_ntohs(ext.frag_off) & 0xfff8) {
+				/* A non-first fragment: what follows is payload. */
+				pi->proto = ext.nexthdr;
+				pi->has_ports = 0;
+				pi->l4off = 0;
+				return;
+			}
+			off += 8;
+		} else if (nh == IPPROTO_AH) {
+			off += ((__u32)ext.hdrlen + 2) * 4;
+		} else {
+			off += ((__u32)ext.hdrlen + 1) * 8;
+		}
+		nh = ext.nexthdr;
+	}
+	if (ipv6_is_ext(nh)) {
+		pi->bad_proto = 1;
+		return;
+	}
+	pi->proto = nh;
+	pi->l4off = off;
+	pi->has_ports = proto_has_ports(nh);
+}
+
+static __always_inline void parse_ipv4(struct __sk_buff *skb, struct filter_lpm4_key *d,
+				       struct filter_lpm4_key *s, struct pkt_info *pi)
+{
+	struct iphdr iph;
+
+	if (bpf_skb_load_bytes(skb, 0, &iph, sizeof(iph)) < 0 || iph.version != 4 || iph.ihl < 5) {
+		pi->bad_l3 = 1;
+		return;
+	}
+	__builtin_memcpy(d->addr, &iph.daddr, 4);
+	__builtin_memcpy(s->addr, &iph.saddr, 4);
+	pi->proto = iph.protocol;
+	pi->l4off = (__u32)iph.ihl * 4;
+	/* Offset in 8-byte units; a non-first fragment carries no L4 header. */
+	pi->has_ports = !(bpf_ntohs(iph.frag_off) & 0x1fff) && proto_has_ports(iph.protocol);
+}
+
+static __always_inline void parse_ipv6(struct __sk_buff *skb, struct filter_lpm6_key *d,
+				       struct filter_lpm6_key *s, struct pkt_info *pi)
+{
+	struct ipv6hdr ip6;
+
+	if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) < 0 || ip6.version != 6) {
+		pi->bad_l3 = 1;
+		return;
+	}
+	__builtin_memcpy(d->addr, &ip6.daddr, 16);
+	__builtin_memcpy(s->addr, &ip6.saddr, 16);
+	ipv6_walk(skb, ip6.nexthdr, sizeof(ip6), pi);
+}
+
+static __always_inline void read_ports(struct __sk_buff *skb, struct pkt_info *pi)
+{
+	__be16 ports[2];
+
+	if (pi->bad_l3 || pi->bad_proto || !pi->has_ports)
+		return;
+	if (bpf_skb_load_bytes(skb, pi->l4off, ports, sizeof(ports)) < 0) {
+		pi->bad_ports = 1;
+		pi->has_ports = 0;
+		return;
+	}
+	pi->sport = bpf_ntohs(ports[0]);
+	pi->dport = bpf_ntohs(ports[1]);
+}
+
+static __always_inline int filter_skb(struct __sk_buff *skb)
+{
+	const __u32 addr_uses = FILTER_USES_DADDR | FILTER_USES_SADDR;
+	const __u32 port_uses = FILTER_USES_DPORT | FILTER_USES_SPORT;
+	struct filter_lpm6_key d6, s6;
+	struct filter_lpm4_key d4, s4;
+	struct pkt_info pi = {};
+	struct filter_config *cfg;
+	struct filter_mask acc;
+	struct filter_mask *m;
+	__u32 zero = 0, rule = NO_RULE, uses;
+	int verdict, v6;
+
+	/* Zeroed by hand: an initialiser would be copied from a .rodata map. */
+	__builtin_memset(&d6, 0, sizeof(d6));
+	__builtin_memset(&s6, 0, sizeof(s6));
+	__builtin_memset(&d4, 0, sizeof(d4));
+	__builtin_memset(&s4, 0, sizeof(s4));
+	d6.prefixlen = s6.prefixlen = 128;
+	d4.prefixlen = s4.prefixlen = 32;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		v6 = 0;
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		v6 = 1;
+	else
+		return VERDICT_ALLOW;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return VERDICT_DROP;
+	uses = cfg->uses;
+
+	if (v6)
+		parse_ipv6(skb, &d6, &s6, &pi);
+	else
+		parse_ipv4(skb, &d4, &s4, &pi);
+	read_ports(skb, &pi);
+
+	if ((pi.bad_l3 && (uses & (addr_uses | port_uses | FILTER_USES_PROTO))) ||
+	    (pi.bad_proto && (uses & (port_uses | FILTER_USES_PROTO))) ||
+	    (pi.bad_ports && (uses & port_uses))) {
+		verdict = VERDICT_DROP;
+		goto out;
+	}
+
+	acc = cfg->all;
+	if (uses & FILTER_USES_DADDR) {
+		m = v6 ? bpf_map_lookup_elem(&daddr6, &d6) : bpf_map_lookup_elem(&daddr4, &d4);
+		mask_and_or(&acc, m, &cfg->wild_daddr);
+	}
+	if (uses & FILTER_USES_SADDR) {
+		m = v6 ? bpf_map_lookup_elem(&saddr6, &s6) : bpf_map_lookup_elem(&saddr4, &s4);
+		mask_and_or(&acc, m, &cfg->wild_saddr);
+	}
+	if (uses & FILTER_USES_PROTO) {
+		__u32 p = pi.proto & 0xff;
+
+		m = bpf_map_lookup_elem(&proto, &p);
+		if (m)
+			mask_and(&acc, m);
+		else
+			mask_and(&acc, &cfg->wild_proto);
+	}
+	if (uses & FILTER_USES_DPORT) {
+		if (pi.has_ports)
+			port_and(&dport, cfg->dport_steps, pi.dport, &acc);
+		else
+			mask_and(&acc, &cfg->wild_dport);
+	}
+	if (uses & FILTER_USES_SPORT) {
+		if (pi.has_ports)
+			port_and(&sport, cfg->sport_steps, pi.sport, &acc);
+		else
+			mask_and(&acc, &cfg->wild_sport);
+	}
+	verdict = decide(&acc, &rule);
+out:
+	count(bpf_skb_cgroup_id(skb), verdict, rule, skb->len);
+	return verdict;
+}
+
+SEC("cgroup_skb/ingress")
+int filter_ingress(struct __sk_buff *skb)
+{
+	return filter_skb(skb);
+}
+
+SEC("cgroup_skb/egress")
+int filter_egress(struct __sk_buff *skb)
+{
+	return filter_skb(skb);
+}
+
+SEC("cgroup/sock_create")
+int filter_sock_create(struct bpf_sock *sk)
+{
+	struct filter_config *cfg;
+	struct filter_mask acc;
+	struct filter_mask *m;
+	__u32 zero = 0, rule = NO_RULE, uses, family, type, p;
+	int verdict;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return VERDICT_DROP;
+	uses = cfg->uses;
+	acc = cfg->all;
+
+	if (uses & FILTER_USES_FAMILY) {
+		family = sk->family;
+		if (family == AF_INET)
+			mask_and(&acc, &cfg->family[FILTER_FAMILY_INET]);
+		else if (family == AF_INET6)
+			mask_and(&acc, &cfg->family[FILTER_FAMILY_INET6]);
+		else
+			mask_and(&acc, &cfg->family[FILTER_FAMILY_OTHER]);
+	}
+	if (uses & FILTER_USES_TYPE) {
+		type = sk->type;
+		if (type == SOCK_STREAM)
+			mask_and(&acc, &cfg->type[FILTER_TYPE_STREAM]);
+		else if (type == SOCK_DGRAM)
+			mask_and(&acc, &cfg->type[FILTER_TYPE_DGRAM]);
+		else if (type == SOCK_RAW)
+			mask_and(&acc, &cfg->type[FILTER_TYPE_RAW]);
+		else
+			mask_and(&acc, &cfg->type[FILTER_TYPE_OTHER]);
+	}
+	if (uses & FILTER_USES_PROTO) {
+		p = sk->protocol;
+		if (p == IPPROTO_MPTCP)
+			p = IPPROTO_TCP;
+		m = p < 256 ? bpf_map_lookup_elem(&proto, &p) : (void *)0;
+		if (m)
+			mask_and(&acc, m);
+		else
+			mask_and(&acc, &cfg->wild_proto);
+	}
+	verdict = decide(&acc, &rule);
+	count(bpf_get_current_cgroup_id(), verdict, rule, 0);
+	return verdict;
+}
