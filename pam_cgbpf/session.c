@@ -118,6 +118,14 @@ static bool ledger_from_this_boot(const struct ledger *l)
 	return boot_id(id, sizeof(id)) == 0 && l->boot_id && !strcmp(id, l->boot_id);
 }
 
+static bool policy_names_groups(const struct policy *policy)
+{
+	for (size_t i = 0; i < policy->n_rules; i++)
+		if (policy->rules[i].who == WHO_GROUP)
+			return true;
+	return false;
+}
+
 /* Loads the policy and resolves it for @user; *user_out and *policy own what rp points into. */
 static int resolve_user(const struct cgbpf_settings *s, const char *user, struct policy **policy,
 			struct user_record *rec, struct resolved_policy *rp,
@@ -134,7 +142,8 @@ static int resolve_user(const struct cgbpf_settings *s, const char *user, struct
 	r = policy_parse(buf, len, s->config, policy, err);
 	if (r < 0)
 		return r;
-	r = user_lookup(user, rec, err);
+	r = policy_names_groups(*policy) ? user_lookup(user, rec, err)
+					   : user_lookup_no_groups(user, rec, err);
 	if (r < 0)
 		goto fail;
 	ui = user_record_info(rec);
@@ -632,7 +641,7 @@ int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 	int r;
 
 	*had_sandbox = false;
-	r = user_lookup(si->user, &rec, err);
+	r = user_lookup_no_groups(si->user, &rec, err);
 	if (r < 0)
 		return r;
 	r = sandbox_init(&sb, s, rec.uid, err);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <stdbool.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -48,17 +49,19 @@ static int fill_groups(struct user_record *u, gid_t gid)
 	return 0;
 }
 
-static int from_passwd(const struct passwd *pw, struct user_record *out, struct cgbpf_error *err)
+static int from_passwd(const struct passwd *pw, bool groups, struct user_record *out,
+		       struct cgbpf_error *err)
 {
 	struct user_record u = {0};
-	int r;
+	int r = 0;
 
 	u.name = strdup(pw->pw_name);
 	if (!u.name)
 		return -ENOMEM;
 	u.uid = pw->pw_uid;
 	u.gid = pw->pw_gid;
-	r = fill_groups(&u, pw->pw_gid);
+	if (groups)
+		r = fill_groups(&u, pw->pw_gid);
 	if (r < 0) {
 		user_record_clear(&u);
 		return cgbpf_error_set(err, r, "cannot list the groups of user %s", pw->pw_name);
@@ -67,7 +70,8 @@ static int from_passwd(const struct passwd *pw, struct user_record *out, struct 
 	return 0;
 }
 
-int user_lookup(const char *name, struct user_record *out, struct cgbpf_error *err)
+static int lookup_name(const char *name, bool groups, struct user_record *out,
+		       struct cgbpf_error *err)
 {
 	struct passwd pw, *res = NULL;
 	char buf[16384];
@@ -78,7 +82,17 @@ int user_lookup(const char *name, struct user_record *out, struct cgbpf_error *e
 		return cgbpf_error_set(err, r, "cannot look up user %s: %s", name, strerror(r));
 	if (!res)
 		return cgbpf_error_set(err, ENOENT, "no such user: %s", name);
-	return from_passwd(res, out, err);
+	return from_passwd(res, groups, out, err);
+}
+
+int user_lookup(const char *name, struct user_record *out, struct cgbpf_error *err)
+{
+	return lookup_name(name, true, out, err);
+}
+
+int user_lookup_no_groups(const char *name, struct user_record *out, struct cgbpf_error *err)
+{
+	return lookup_name(name, false, out, err);
 }
 
 int user_lookup_uid(uint32_t uid, struct user_record *out, struct cgbpf_error *err)
@@ -92,7 +106,7 @@ int user_lookup_uid(uint32_t uid, struct user_record *out, struct cgbpf_error *e
 		return cgbpf_error_set(err, r, "cannot look up uid %u: %s", uid, strerror(r));
 	if (!res)
 		return cgbpf_error_set(err, ENOENT, "no user with uid %u", uid);
-	return from_passwd(res, out, err);
+	return from_passwd(res, true, out, err);
 }
 
 void user_record_clear(struct user_record *u)

@@ -19,6 +19,13 @@ struct user_record {
 
 /* -ENOENT (with a message) when there is no such user. */
 int user_lookup(const char *name, struct user_record *out, struct cgbpf_error *err);
+
+/*
+ * The same without the groups (n_groups is 0): an NSS group enumeration costs
+ * more than the rest of a lookup, and a policy without @group lines never
+ * needs it.
+ */
+int user_lookup_no_groups(const char *name, struct user_record *out, struct cgbpf_error *err);
 int user_lookup_uid(uint32_t uid, struct user_record *out, struct cgbpf_error *err);
 void user_record_clear(struct user_record *u);
 
