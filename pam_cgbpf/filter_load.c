@@ -381,15 +381,22 @@ static int fill_maps(struct filter_bpf *skel, const struct filter_image *img,
  * an instance is there, -ESTALE when it was made by another engine build,
  * -EEXIST when it is another image, another negative errno on failure.
  */
+/*
+ * Reuses a pinned instance only if it is whole and this build's: the program
+ * pin exists (it is pinned last), its "config" map is one of the program's
+ * maps, and config holds this engine's digest and this image's config. The
+ * other maps are not opened: an instance whose config matches was made from
+ * this image by this engine, so their shapes follow, and a login pays for two
+ * objects instead of eleven.
+ */
 static int open_pinned(const struct filter_image *img, const char *dir, int *prog_fd)
 {
 	struct bpf_prog_info pinfo;
 	struct bpf_map_info minfo;
 	struct filter_config want, have;
-	struct map_shape shape;
 	char path[PATH_MAX];
 	__u32 map_ids[16] = { 0 }, len, key = 0;
-	size_t i, j, n_maps = n_maps_for(img->hook);
+	size_t j;
 	int fd = -1, mfd = -1, r;
 	enum bpf_prog_type want_type = img->hook == HOOK_SOCK_CREATE ? BPF_PROG_TYPE_CGROUP_SOCK
 								     : BPF_PROG_TYPE_CGROUP_SKB;
@@ -413,48 +420,39 @@ static int open_pinned(const struct filter_image *img, const char *dir, int *pro
 		r = -ESTALE;
 		goto out;
 	}
-	for (i = 0; i < n_maps; i++) {
-		r = pin_path(path, sizeof(path), dir, map_names[i]);
-		if (r < 0)
-			goto out;
-		mfd = bpf_obj_get(path);
-		if (mfd < 0) {
-			r = -errno;
-			goto out;
-		}
-		memset(&minfo, 0, sizeof(minfo));
-		len = sizeof(minfo);
-		if (bpf_obj_get_info_by_fd(mfd, &minfo, &len) < 0) {
-			r = -errno;
-			goto out;
-		}
-		shape = map_shape_of(img, (enum filter_map_id)i);
-		for (j = 0; j < pinfo.nr_map_ids && map_ids[j] != minfo.id; j++)
-			;
-		if (minfo.type != shape.type || minfo.key_size != shape.key_size ||
-		    minfo.value_size != shape.value_size ||
-		    minfo.max_entries != shape.max_entries || j == pinfo.nr_map_ids) {
-			r = -ESTALE;
-			goto out;
-		}
-		if (i == MAP_CONFIG) {
-			if (bpf_map_lookup_elem(mfd, &key, &have) < 0) {
-				r = -errno;
-				goto out;
-			}
-			instance_config(img, &want);
-			if (memcmp(have.engine_digest, want.engine_digest,
-				   sizeof(have.engine_digest))) {
-				r = -ESTALE;
-				goto out;
-			}
-			if (memcmp(&have, &want, sizeof(have))) {
-				r = -EEXIST;
-				goto out;
-			}
-		}
-		close(mfd);
-		mfd = -1;
+	r = pin_path(path, sizeof(path), dir, map_names[MAP_CONFIG]);
+	if (r < 0)
+		goto out;
+	mfd = bpf_obj_get(path);
+	if (mfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	memset(&minfo, 0, sizeof(minfo));
+	len = sizeof(minfo);
+	if (bpf_obj_get_info_by_fd(mfd, &minfo, &len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (j = 0; j < pinfo.nr_map_ids && map_ids[j] != minfo.id; j++)
+		;
+	if (j == pinfo.nr_map_ids || minfo.value_size != sizeof(have)) {
+		r = -ESTALE;
+		goto out;
+	}
+	memset(&have, 0, sizeof(have));
+	if (bpf_map_lookup_elem(mfd, &key, &have) < 0) {
+		r = -errno;
+		goto out;
+	}
+	instance_config(img, &want);
+	if (memcmp(have.engine_digest, want.engine_digest, sizeof(have.engine_digest))) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (memcmp(&have, &want, sizeof(have))) {
+		r = -EEXIST;
+		goto out;
 	}
 	*prog_fd = fd;
 	fd = -1;

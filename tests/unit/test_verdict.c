@@ -1111,10 +1111,10 @@ static void test_sharing_and_pins(void)
 		close(fd);
 	fd = -1;
 
-	/* A map of another shape (another engine's) makes the instance stale: replaced. */
-	snprintf(path, sizeof(path), "%s/rules", in.dir);
+	/* A config that is not the program's own (another engine's) makes it stale: replaced. */
+	snprintf(path, sizeof(path), "%s/config", in.dir);
 	CHECK(unlink(path) == 0);
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "rules", 4, 4, 1, NULL);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "config", 4, 4, 1, NULL);
 	CHECK(fd >= 0 && bpf_obj_pin(fd, path) == 0);
 	if (fd >= 0)
 		close(fd);
