@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# make bench: the figures behind the README's performance table.
+# shellcheck source=tests/sandbox.sh
+. "$(dirname "$0")/../tests/sandbox.sh"
+need_root
+sandbox_setup
+U=$(mkuser cgbench)
+CONFDIR=$(tmpdir_root)
+echo "session required $MODULE $ARGS" >"$CONFDIR/bench-sandbox"
+echo "session required pam_permit.so" >"$CONFDIR/bench-permit"
+policy "* ingress deny saddr=192.0.2.0/24" "* egress deny daddr=198.51.100.0/24 dport=9" \
+	"* sock_create deny type=raw"
+echo "== session (policy attaches ingress, egress and sock_create)"
+"$BUILD/bench/session_bench" "$CONFDIR" bench-sandbox bench-permit "$U" "${BENCH_SESSIONS:-500}"
+
+# ---- network: sandboxed with a 10,000-prefix egress allow list vs unsandboxed ------------------
+# The allow list: 9,999 /24s of 10.0.0.0/8 and 127.0.0.0/8 (lines of 1,000, since a policy
+# line holds at most 64 KiB), then a bare deny.
+{
+	echo "# 10,000-prefix allow list"
+	for ((l = 0; l < 10; l++)); do
+		printf '* egress allow daddr='
+		for ((i = l * 1000; i < l * 1000 + 999; i++)); do
+			printf '10.%d.%d.0/24,' $((i / 256)) $((i % 256))
+		done
+		if [ "$l" = 9 ]; then echo "127.0.0.0/8"; else printf '10.%d.%d.0/24\n' $((i / 256)) $((i % 256)); fi
+	done
+	echo "* egress deny"
+	echo "* sock_create deny type=raw"
+	echo "* sock_create deny family=inet6 type=dgram"
+} >"$POLICY"
+service bench-net-$$
+stdin_fifo_open
+BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/hold.out" '^opened' "$PAMSESSION" bench-net-$$ "$U" hold ||
+	die "bench session" "$(cat "$SCRATCH/hold.out")"
+UID_U=$(id -u "$U")
+GID_U=$(id -g "$U")
+CG_OUT=$(cg2_mount)/$TAG-bench
+mkdir -p "$CG_OUT"
+on_exit rmdir "$CG_OUT"
+sandboxed() { "$NETPROBE" as-user "$UID_U" "$GID_U" --cgroup "$(cg_of "$UID_U")" -- "$@"; }
+# The unsandboxed runs use a cgroup of their own with nothing attached.
+plain() { "$NETPROBE" as-user "$UID_U" "$GID_U" --cgroup "$CG_OUT" -- "$@"; }
+
+IPERF_PORT=$(random_port)
+bg_start "$SCRATCH/iperf.out" 'Server listening' iperf3 -s --forceflush -p "$IPERF_PORT" ||
+	die "iperf3 server" "$(cat "$SCRATCH/iperf.out")"
+SECS=${BENCH_SECONDS:-4}
+tcp_gbps() {
+	"$@" iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t "$SECS" -J 2>/dev/null |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))'
+}
+udp_kpps() {
+	"$@" iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -u -b 0 -l 64 -t "$SECS" -J 2>/dev/null |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print("%.0f" % (s["packets"]/s["seconds"]/1e3))'
+}
+med3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+pct() { python3 -c "print('%.0f' % (100.0 * $1 / $2))"; }
+
+echo
+echo "== network (iperf3 over loopback, ${SECS} s runs, median of 3, alternating)"
+t_plain=() t_sb=() u_plain=() u_sb=() s_plain=() s_sb=()
+for r in 1 2 3; do
+	t_plain+=("$(tcp_gbps plain)")
+	t_sb+=("$(tcp_gbps sandboxed)")
+	u_plain+=("$(udp_kpps plain)")
+	u_sb+=("$(udp_kpps sandboxed)")
+	s_plain+=("$(plain "$BUILD/bench/socket_rate" 2)")
+	s_sb+=("$(sandboxed "$BUILD/bench/socket_rate" 2)")
+done
+tp=$(med3 "${t_plain[@]}") ts=$(med3 "${t_sb[@]}")
+up=$(med3 "${u_plain[@]}") us=$(med3 "${u_sb[@]}")
+sp=$(med3 "${s_plain[@]}") ss=$(med3 "${s_sb[@]}")
+printf '  %-34s %12s %12s %8s %s\n' "" unsandboxed sandboxed ratio target
+printf '  %-34s %12s %12s %7s%% %s\n' "TCP bulk throughput (Gbit/s)" "$tp" "$ts" "$(pct "$ts" "$tp")" ">= 95%"
+printf '  %-34s %12s %12s %7s%% %s\n' "UDP 64-byte datagrams (kpps sent)" "$up" "$us" "$(pct "$us" "$up")" ">= 85%"
+printf '  %-34s %12s %12s %7s%% %s\n' "socket() calls per second" "$sp" "$ss" "$(pct "$ss" "$sp")" ">= 90%"
+echo "  (egress: 10,000-prefix allow list + deny; sock_create: 2 deny rules; all runs as uid $UID_U)"
