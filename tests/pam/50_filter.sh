@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The built-in filter in a live sandbox, proven by real traffic: allowed (address, port,
+# protocol) combinations get through and the rest are refused, over IPv4 and IPv6 loopback,
+# TCP and UDP; an ingress rule keeps a chosen source's datagrams from the user's listener;
+# sock_create rules refuse raw or inet6 sockets while others work; 30 sandboxes with one policy
+# share one loaded program per hook.
+# shellcheck source=tests/sandbox.sh
+. "$(dirname "$0")/../sandbox.sh"
+need_root
+sandbox_setup
+
+U=$(mkuser cgflt)
+UID_U=$(id -u "$U")
+SVC=cgbpf-t50-$$
+service "$SVC"
+stdin_fifo_open
+HAVE6=0
+have_ipv6_loopback && HAVE6=1
+
+# Listeners outside the sandbox: TCP on 127.0.0.2 and 127.0.0.3 (same port), ::1 (two ports).
+P=$(random_port)
+bg_start "$SCRATCH/l2.out" '^listening' "$NETPROBE" tcp-listen 127.0.0.2 "$P" || die listeners "127.0.0.2"
+bg_start "$SCRATCH/l3.out" '^listening' "$NETPROBE" tcp-listen 127.0.0.3 "$P" || die listeners "127.0.0.3"
+Q=$(random_port)
+bg_start "$SCRATCH/l2q.out" '^listening' "$NETPROBE" tcp-listen 127.0.0.2 "$Q" || die listeners "127.0.0.2:Q"
+if [ "$HAVE6" = 1 ]; then
+	bg_start "$SCRATCH/l6.out" '^listening' "$NETPROBE" tcp-listen ::1 "$P" || die listeners "::1"
+	bg_start "$SCRATCH/l6q.out" '^listening' "$NETPROBE" tcp-listen ::1 "$Q" || die listeners "::1:Q"
+fi
+
+open_held() {
+	BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/hold.$RANDOM" '^opened' "$PAMSESSION" "$SVC" "$U" hold ||
+		die "open a session" "failed"
+	HOLD=$BG_PID
+}
+close_held() {
+	kill -TERM "$HOLD"
+	expect_rc "close the session" 0 bg_wait "$HOLD"
+	assert_clean "$1" "$UID_U"
+}
+conn() { as_sandboxed "$UID_U" "$NETPROBE" tcp-connect "$1" "$2" 800; }
+udp() { as_sandboxed "$UID_U" "$NETPROBE" udp-send "$1" "$2"; }
+
+# ---- egress: addresses, ports, protocols, first match wins ------------------------------------
+policy "* egress allow daddr=127.0.0.2 dport=$P proto=tcp" \
+	"* egress allow daddr=::1 dport=$P proto=tcp" \
+	"* egress allow daddr=127.0.0.2/32 proto=udp dport=$Q" \
+	"* egress deny daddr=127.0.0.0/8" \
+	"* egress allow proto=udp" \
+	"* egress deny"
+open_held
+expect_rc "TCP to an allowed address and port (127.0.0.2:P) connects" 0 conn 127.0.0.2 "$P"
+expect_rc "TCP to the allowed address, another port (127.0.0.2:Q) is refused" 3 conn 127.0.0.2 "$Q"
+expect_rc "TCP to another address, the allowed port (127.0.0.3:P) is refused" 3 conn 127.0.0.3 "$P"
+expect_rc "UDP to the allowed address and UDP port (127.0.0.2:Q) is sent" 0 udp 127.0.0.2 "$Q"
+expect_rc "UDP to the allowed address, the TCP-only port (127.0.0.2:P) is refused" 2 udp 127.0.0.2 "$P"
+expect_rc "UDP to 127.0.0.3 matches the deny on 127.0.0.0/8 first (EPERM)" 2 udp 127.0.0.3 "$Q"
+if [ "$HAVE6" = 1 ]; then
+	expect_rc "TCP to [::1]:P (allowed over IPv6) connects" 0 conn ::1 "$P"
+	expect_rc "TCP to [::1]:Q is refused" 3 conn ::1 "$Q"
+	expect_rc "UDP to [::1] falls through to 'allow proto=udp'" 0 udp ::1 "$Q"
+else
+	skip "IPv6 egress" "no ::1 on this machine"
+fi
+close_held "egress rules"
+expect_rc "after close, 127.0.0.3:P connects again" 0 \
+	as_user "$UID_U" "$NETPROBE" tcp-connect 127.0.0.3 "$P" 800
+
+# ---- ingress: a chosen source's datagrams are kept from the user's own listener ---------------
+policy "* ingress deny saddr=127.0.0.3 proto=udp" "* ingress allow"
+open_held
+R=$(random_port)
+BG_STDIN=/dev/null bg_start "$SCRATCH/recv.out" '^listening' \
+	as_sandboxed "$UID_U" "$NETPROBE" udp-recv 0.0.0.0 "$R" --timeout 1500 ||
+	die "a listener in the sandbox" "$(cat "$SCRATCH/recv.out")"
+RECV=$BG_PID
+"$NETPROBE" udp-send 127.0.0.2 "$R" 3 --from 127.0.0.2 >/dev/null
+"$NETPROBE" udp-send 127.0.0.3 "$R" 3 --from 127.0.0.3 >/dev/null
+bg_wait "$RECV" 10 >/dev/null
+check "datagrams from 127.0.0.2 reach the user's listener" grep -q 'from 127.0.0.2' "$SCRATCH/recv.out"
+check_fails "datagrams from 127.0.0.3 do not" grep -q 'from 127.0.0.3' "$SCRATCH/recv.out"
+check "exactly the three allowed ones arrived" grep -qx 'received 3' "$SCRATCH/recv.out"
+close_held "ingress rule"
+
+# ---- sock_create ----------------------------------------------------------------------------------
+policy "* sock_create deny type=raw" "* sock_create deny family=inet6"
+open_held
+expect_rc "an inet6 socket is refused (EPERM)" 2 as_sandboxed "$UID_U" "$NETPROBE" socket inet6 stream
+expect_rc "an inet6 UDP socket is refused too" 2 as_sandboxed "$UID_U" "$NETPROBE" socket inet6 dgram
+expect_rc "an inet TCP socket works" 0 as_sandboxed "$UID_U" "$NETPROBE" socket inet stream
+expect_rc "an inet UDP socket works" 0 as_sandboxed "$UID_U" "$NETPROBE" socket inet dgram
+expect_rc "a raw socket is refused even with CAP_NET_RAW" 2 \
+	root_in_sandbox "$UID_U" "$NETPROBE" socket inet raw icmp
+close_held "sock_create rules"
+policy "* sock_create deny proto=udp"
+open_held
+expect_rc "proto=udp refuses socket(AF_INET, SOCK_DGRAM, 0)" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" socket inet dgram
+expect_rc "proto=udp lets socket(AF_INET, SOCK_STREAM, 0) through" 0 \
+	as_sandboxed "$UID_U" "$NETPROBE" socket inet stream
+close_held "sock_create proto rule"
+
+# ---- sharing: 30 sandboxes, one policy ------------------------------------------------------------
+# A session under another policy first, so that the anchor exists before counting.
+policy "* egress deny daddr=203.0.113.0/24"
+expect_rc "a warm-up session" 0 "$PAMSESSION" "$SVC" "$U" open-close
+policy "* ingress deny saddr=192.0.2.0/24" "* egress deny daddr=198.51.100.0/24" \
+	"* sock_create deny type=raw"
+progs() { bpftool prog show 2>/dev/null | grep -cE '^[0-9]+: '; }
+before=$(progs)
+holders=()
+for i in $(seq 30); do
+	u=$(mkuser "cgsh$i")
+	"$PAMSESSION" "$SVC" "$u" hold <"$STDIN_FIFO" >"$SCRATCH/sh$i.out" 2>&1 &
+	holders+=($!)
+done
+on_exit stop_pid "${holders[@]}"
+for ((t = 0; t < 200; t++)); do
+	n=$(cat "$SCRATCH"/sh*.out | grep -c '^opened')
+	[ "$n" -ge 30 ] && break
+	sleep 0.05
+done
+during=$(progs)
+links=$(bpftool link show 2>/dev/null | grep -c 'cgroup')
+echo "    loaded programs: $before before, $during during 30 live sandboxes ($links cgroup links)"
+# Exactly three: one per hook, loaded for the first of the 30 and shared by the rest.
+if [ "$n" = 30 ] && [ $((during - before)) -eq 3 ]; then
+	pass "30 sandboxes with one policy add one program per hook (3), not 90"
+else
+	fail "30 sandboxes with one policy add at most one program per hook" \
+		"$n opened; programs $before -> $during"
+fi
+if [ "$links" -ge 90 ]; then pass "each of the 30 has its own three links"; else
+	fail "each of the 30 has its own three links" "$links cgroup links"; fi
+kill -TERM "${holders[@]}"
+for p in "${holders[@]}"; do bg_wait "$p" 10 >/dev/null; done
+left=$(find "$CG2/$CG_ROOT" -maxdepth 1 -name 'user-*' | wc -l)
+if [ "$left" = 0 ]; then pass "all 30 sandboxes are gone after logout"; else
+	fail "all 30 sandboxes are gone after logout" "$left left"; fi
