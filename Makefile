@@ -126,7 +126,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a tests/unit/unit.h
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam $(LDLIBS_BPF)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a
 	@mkdir -p $(@D)

@@ -151,3 +151,31 @@ expect_rc "and not PAM_IGNORE for a user with rules (pam_deny then fails the sta
 	"$PAMSESSION" "$SVC-ign" "$U" open
 expect_rc "close that one" 0 "$PAMSESSION" "$SVC" "$U" close
 assert_clean "after the PAM_IGNORE checks" "$UID_U"
+
+# ---- libbpf's voice goes to syslog, never to the terminal; the caller's printer comes back -----
+OBJDIR2=$(tmpdir_root)
+install -m 0644 "$TEST_BPF/bad_verifier.bpf.o" "$OBJDIR2/bad_verifier.bpf.o"
+policy "* egress program $OBJDIR2/bad_verifier.bpf.o"
+log_mark
+expect_rc "a program the verifier refuses: nothing on the terminal, the app's printer restored" 0 \
+	"$HELPERS/libbpf_print_check" "$SVC" "$U"
+check "the refusal is logged with the policy line" \
+	log_has "session refused for user $U: $POLICY:1: program .*bad_verifier.bpf.o.*refused to load"
+check "libbpf's own words (the verifier log) went to syslog" log_has "libbpf|verifier|invalid"
+assert_clean "after a verifier refusal" "$UID_U"
+policy "* egress deny"
+expect_rc "a successful open: nothing on the terminal, the app's printer restored" 0 \
+	"$HELPERS/libbpf_print_check" "$SVC" "$U"
+expect_rc "close it" 0 "$PAMSESSION" "$SVC" "$U" close
+assert_clean "after the printer check" "$UID_U"
+
+# ---- bpffs is mounted at /sys/fs/bpf when nothing is mounted there -------------------------------
+# In a private mount namespace, so that the machine's own bpffs (if any) is not touched.
+out=$(unshare -m --propagation private bash -c '
+	umount /sys/fs/bpf 2>/dev/null
+	if [ "$(stat -f -c %T /sys/fs/bpf)" = bpf_fs ]; then echo "still mounted"; exit 1; fi
+	"$1" "$2" "$3" open-close || exit 2
+	stat -f -c %T /sys/fs/bpf' _ "$PAMSESSION" "$SVC" "$U" 2>&1)
+if [ "$out" = bpf_fs ]; then pass "with nothing at /sys/fs/bpf, open mounts bpffs there"; else
+	fail "with nothing at /sys/fs/bpf, open mounts bpffs there" "$out"; fi
+assert_clean "after the bpffs mount check" "$UID_U"

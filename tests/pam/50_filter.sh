@@ -137,3 +137,62 @@ for p in "${holders[@]}"; do bg_wait "$p" 10 >/dev/null; done
 left=$(find "$CG2/$CG_ROOT" -maxdepth 1 -name 'user-*' | wc -l)
 if [ "$left" = 0 ]; then pass "all 30 sandboxes are gone after logout"; else
 	fail "all 30 sandboxes are gone after logout" "$left left"; fi
+
+# ---- a policy change reaches a live sandbox at the user's next open, with no gap ------------------
+policy "* egress deny daddr=127.0.0.3"
+open_held
+FIRST=$HOLD
+id1=$(bpftool cgroup show "$(cg_of "$UID_U")" | awk '$2 ~ /egress/ {print $1}')
+expect_rc "the first policy refuses 127.0.0.3" 3 conn 127.0.0.3 "$P"
+expect_rc "and lets 127.0.0.2 through" 0 conn 127.0.0.2 "$P"
+# A sender in the sandbox keeps trying the address both policies deny while the change lands.
+# It stops by itself after 3 s (a shell function in the background cannot be killed whole).
+bg_start "$SCRATCH/sink.out" '^listening' "$NETPROBE" udp-recv 127.0.0.3 "$Q" --timeout 4000
+SINK=$BG_PID
+# A positive control: five datagrams from outside the sandbox must arrive.
+"$NETPROBE" udp-send 127.0.0.3 "$Q" 5 >/dev/null
+as_sandboxed "$UID_U" sh -c "end=\$((\$(date +%s) + 3)); n=0
+	while [ \$(date +%s) -lt \$end ]; do $NETPROBE udp-send 127.0.0.3 $Q 50 >/dev/null; n=\$((n + 50)); done
+	echo tries \$n" >"$SCRATCH/flood.out" 2>&1 &
+FLOOD=$!
+sleep 0.5
+policy "* egress deny daddr=127.0.0.2" "* egress deny daddr=127.0.0.3"
+open_held
+SECOND=$HOLD
+id2=$(bpftool cgroup show "$(cg_of "$UID_U")" | awk '$2 ~ /egress/ {print $1}')
+wait "$FLOOD"
+bg_wait "$SINK" 10 >/dev/null
+if [ -n "$id1" ] && [ -n "$id2" ] && [ "$id1" != "$id2" ] && [ "$(echo "$id2" | wc -l)" = 1 ]; then
+	pass "the second open replaced the egress program in place ($id1 -> $id2)"
+else
+	fail "the second open replaced the egress program in place" "before: $id1 after: $id2"
+fi
+tries=$(awk '/^tries/ {print $2}' "$SCRATCH/flood.out")
+if [ "${tries:-0}" -gt 0 ] && grep -qx 'received 5' "$SCRATCH/sink.out"; then
+	pass "none of $tries datagrams to the denied address got through during the change"
+else
+	fail "no datagram to the denied address got through during the change" \
+		"tries=${tries:-none}; sink: $(grep received "$SCRATCH/sink.out")"
+fi
+expect_rc "the new policy refuses 127.0.0.2 for every process of the user" 3 conn 127.0.0.2 "$P"
+HOLD=$FIRST
+kill -TERM "$HOLD"
+bg_wait "$HOLD" >/dev/null
+HOLD=$SECOND
+close_held "after a policy change"
+
+# ---- the limit: 100,000 prefixes in one policy ------------------------------------------------------
+# 100 lines of 1,000 distinct /32s; the last prefix of the last line is 127.0.0.2.
+{
+	for ((l = 0; l < 100; l++)); do
+		printf '* egress allow daddr='
+		for ((i = 0; i < 999; i++)); do printf '10.%d.%d.%d/32,' "$l" $((i / 256)) $((i % 256)); done
+		if [ "$l" = 99 ]; then echo "127.0.0.2/32"; else echo "10.$l.3.231/32"; fi
+	done
+	echo "* egress deny"
+} >"$POLICY"
+n=$(grep -o '/32' "$POLICY" | wc -l)
+open_held
+expect_rc "with $n prefixes, the allowed 127.0.0.2 connects" 0 conn 127.0.0.2 "$P"
+expect_rc "with $n prefixes, 127.0.0.3 is refused" 3 conn 127.0.0.3 "$P"
+close_held "100,000 prefixes"
