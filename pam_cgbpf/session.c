@@ -337,6 +337,33 @@ static void detach_stale(const struct sandbox *sb, struct ledger *l, const bool 
 	}
 }
 
+/*
+ * Records @l as it will be once the attachments marked in @stale are gone,
+ * and only then detaches them: a failed write leaves the old ones in place.
+ */
+static int ledger_commit_swap(const struct sandbox *sb, struct ledger_file *lf, struct ledger *l,
+			      const bool *stale, size_t n_old, struct cgbpf_error *err)
+{
+	struct ledger view = *l;
+	struct ledger_attach *keep = calloc(l->n_att + 1, sizeof(*keep));
+	size_t k = 0;
+	int r;
+
+	if (!keep)
+		return cgbpf_error_set(err, ENOMEM, "out of memory");
+	for (size_t j = 0; j < l->n_att; j++)
+		if (j >= n_old || !stale[j])
+			keep[k++] = l->att[j];
+	view.att = keep;
+	view.n_att = k;
+	r = fault_hit("ledger") ? cgbpf_error_set(err, EIO, "cannot write ledger: injected fault")
+				: ledger_file_write(lf, &view, err);
+	free(keep);
+	if (r == 0)
+		detach_stale(sb, l, stale, n_old);
+	return r;
+}
+
 /* Detaches everything and removes the pins, the cgroup and the ledger. */
 static int sandbox_teardown(const struct sandbox *sb, struct ledger *l, struct ledger_file *lf,
 			    struct cgbpf_error *err)
@@ -544,29 +571,9 @@ int session_open(const struct cgbpf_settings *s, const struct session_info *si, 
 		r = cgbpf_error_set(err, r, "out of memory");
 		goto rollback;
 	}
-	/* The ledger says what will be true once the stale attachments are gone. */
-	{
-		struct ledger view = l;
-		struct ledger_attach *keep = calloc(l.n_att + 1, sizeof(*keep));
-		size_t k = 0;
-
-		if (!keep) {
-			r = cgbpf_error_set(err, ENOMEM, "out of memory");
-			goto rollback;
-		}
-		for (size_t j = 0; j < l.n_att; j++)
-			if (j >= n_old || !stale[j])
-				keep[k++] = l.att[j];
-		view.att = keep;
-		view.n_att = k;
-		r = fault_hit("ledger") ? cgbpf_error_set(err, EIO, "cannot write ledger: injected "
-								   "fault")
-					: ledger_file_write(&lf, &view, err);
-		free(keep);
-		if (r < 0)
-			goto rollback;
-	}
-	detach_stale(&sb, &l, stale, n_old);
+	r = ledger_commit_swap(&sb, &lf, &l, stale, n_old, err);
+	if (r < 0)
+		goto rollback;
 	new_links_forget(&nl);
 
 	describe_hooks(&l, hooks, sizeof(hooks));
@@ -688,6 +695,23 @@ out:
 	return r;
 }
 
+/* Paths, lock and ledger of @uid's sandbox, for gc, reload and status. */
+static int sandbox_lock(const struct cgbpf_settings *s, uint32_t uid, struct sandbox *sb,
+			struct ledger_file *lf, struct ledger *l, bool *exists,
+			struct cgbpf_error *err)
+{
+	int r;
+
+	*exists = false;
+	r = sandbox_init(sb, s, uid, err);
+	if (r < 0)
+		return r;
+	r = ledger_file_lock(s->state_dir, uid, lf, err);
+	if (r < 0)
+		return r;
+	return ledger_file_read(lf, l, exists, err);
+}
+
 int sandbox_gc(const struct cgbpf_settings *s, uint32_t uid, enum gc_outcome *out, int *n_stale,
 	       struct cgbpf_error *err)
 {
@@ -699,13 +723,7 @@ int sandbox_gc(const struct cgbpf_settings *s, uint32_t uid, enum gc_outcome *ou
 
 	*out = GC_KEPT;
 	*n_stale = 0;
-	r = sandbox_init(&sb, s, uid, err);
-	if (r < 0)
-		return r;
-	r = ledger_file_lock(s->state_dir, uid, &lf, err);
-	if (r < 0)
-		return r;
-	r = ledger_file_read(&lf, &l, &exists, err);
+	r = sandbox_lock(s, uid, &sb, &lf, &l, &exists, err);
 	if (r < 0 || !exists)
 		goto out;
 	if (!ledger_from_this_boot(&l)) {
@@ -753,13 +771,7 @@ int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
 	int r;
 
 	*changed = false;
-	r = sandbox_init(&sb, s, uid, err);
-	if (r < 0)
-		return r;
-	r = ledger_file_lock(s->state_dir, uid, &lf, err);
-	if (r < 0)
-		return r;
-	r = ledger_file_read(&lf, &l, &exists, err);
+	r = sandbox_lock(s, uid, &sb, &lf, &l, &exists, err);
 	if (r < 0 || !exists)
 		goto out;
 	r = resolve_user(s, l.user, &policy, &rec, &rp, err);
@@ -789,27 +801,11 @@ int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
 	for (size_t j = 0; j < n_old; j++)
 		*changed |= stale[j];
 	if (*changed) {
-		struct ledger view = l;
-		struct ledger_attach *keep = calloc(l.n_att + 1, sizeof(*keep));
-		size_t k = 0;
-
-		if (!keep) {
-			new_links_undo(&nl);
-			r = -ENOMEM;
-			goto out;
-		}
-		for (size_t j = 0; j < l.n_att; j++)
-			if (j >= n_old || !stale[j])
-				keep[k++] = l.att[j];
-		view.att = keep;
-		view.n_att = k;
-		r = ledger_file_write(&lf, &view, err);
-		free(keep);
+		r = ledger_commit_swap(&sb, &lf, &l, stale, n_old, err);
 		if (r < 0) {
 			new_links_undo(&nl);
 			goto out;
 		}
-		detach_stale(&sb, &l, stale, n_old);
 	}
 	new_links_forget(&nl);
 out:
@@ -868,13 +864,11 @@ int sandbox_read(const struct cgbpf_settings *s, uint32_t uid, struct ledger *ou
 		 struct cgbpf_error *err)
 {
 	struct ledger_file lf = LEDGER_FILE_INIT;
+	struct sandbox sb;
 	bool exists = false;
 	int r;
 
-	r = ledger_file_lock(s->state_dir, uid, &lf, err);
-	if (r < 0)
-		return r;
-	r = ledger_file_read(&lf, out, &exists, err);
+	r = sandbox_lock(s, uid, &sb, &lf, out, &exists, err);
 	ledger_file_unlock(&lf);
 	if (r == 0 && !exists)
 		r = -ENOENT;
