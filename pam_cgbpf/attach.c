@@ -46,6 +46,7 @@ static void want_free(struct want_attach *w)
 	free(w->obj);
 	free(w->ident);
 	free(w->what);
+	free(w->lines);
 }
 
 void want_set_free(struct want_set *ws)
@@ -204,6 +205,20 @@ static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char
 	return w->what ? 0 : -ENOMEM;
 }
 
+/* "2,3,7": the policy lines of a filter's rules, which its shared image does not hold. */
+static int rule_lines(const struct rule *const *rules, size_t n, char **out)
+{
+	char *s = malloc(n * 11 + 1), *p = s;
+
+	if (!s)
+		return -ENOMEM;
+	*p = '\0';
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s%u", i ? "," : "", rules[i]->line);
+	*out = s;
+	return 0;
+}
+
 int want_set_build(const struct resolved_policy *rp, const char *policy_file,
 		   struct want_set *out, struct cgbpf_error *err)
 {
@@ -228,6 +243,8 @@ int want_set_build(const struct resolved_policy *rp, const char *policy_file,
 				w.what = NULL;
 				r = -ENOMEM;
 			}
+			if (r == 0)
+				r = rule_lines(plan->filter, plan->n_filter, &w.lines);
 			if (r < 0)
 				want_free(&w);
 			else

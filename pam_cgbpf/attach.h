@@ -20,6 +20,7 @@ struct want_attach {
 	enum attach_kind kind;
 	char *ident; /* as in struct ledger_attach */
 	char *what;  /* for people */
+	char *lines; /* ATT_FILTER: policy line of each rule, as in struct ledger_attach */
 	unsigned int line;
 	struct filter_image *img; /* ATT_FILTER */
 	char *obj;		  /* ATT_PROGRAM: the object file's bytes */

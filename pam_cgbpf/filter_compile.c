@@ -8,8 +8,10 @@
  * The tables are canonical (sorted, merged, no duplicates), so the image id,
  * a SHA-256 over the engine version, the hook and all tables, is equal for
  * equal rule lists (however they were spelt) and differs as soon as one
- * verdict could differ. The policy line of each rule is in the tables too
- * (status reports it from the loaded maps), so it is part of the id.
+ * verdict could differ. Policy line numbers are kept out of the tables and
+ * the id: identical rules on other lines (another group's copy, a comment
+ * added above them) share one program. Each sandbox's ledger records its own
+ * lines for status.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -504,7 +506,7 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 			goto fail;
 		img->lines[i] = r->line;
 		img->rules[i].action = r->action == ACT_ALLOW ? FILTER_ACT_ALLOW : FILTER_ACT_DENY;
-		img->rules[i].line = r->line;
+		img->rules[i].line = 0;
 		mask_set(&cfg->all, i);
 
 		if (r->matchers & M_DADDR) {

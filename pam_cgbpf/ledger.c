@@ -111,6 +111,7 @@ int ledger_encode(const struct ledger *l, char **buf, size_t *len)
 		sb_field(&b, a->ident);
 		sb_field(&b, a->link);
 		sb_field(&b, a->what);
+		sb_field(&b, a->lines);
 		sb_putc(&b, '\n');
 	}
 	for (size_t i = 0; i < l->n_ses; i++) {
@@ -263,7 +264,7 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 		l->next_link = (uint32_t)u;
 		return 0;
 	}
-	if (!strcmp(tok[0], "attach") && n == 6) {
+	if (!strcmp(tok[0], "attach") && n == 7) {
 		struct ledger_attach a = {0};
 
 		if (parse_hook(tok[1], &a.hook) < 0 || parse_kind(tok[2], &a.kind) < 0)
@@ -273,6 +274,8 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 			r = field_decode(tok[4], &a.link);
 		if (r == 0)
 			r = field_decode(tok[5], &a.what);
+		if (r == 0)
+			r = field_decode(tok[6], &a.lines);
 		if (r == 0 && (!a.ident || !a.link))
 			r = -EINVAL;
 		if (r == 0)
@@ -280,6 +283,7 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 		free(a.ident);
 		free(a.link);
 		free(a.what);
+		free(a.lines);
 		return r;
 	}
 	if (!strcmp(tok[0], "session") && n == 8) {
@@ -366,6 +370,7 @@ static void attach_free(struct ledger_attach *a)
 	free(a->ident);
 	free(a->link);
 	free(a->what);
+	free(a->lines);
 }
 
 static void session_free(struct ledger_session *s)
@@ -429,9 +434,9 @@ int ledger_add_attach(struct ledger *l, const struct ledger_attach *a)
 {
 	struct ledger_attach c = *a, *n;
 
-	c.ident = c.link = c.what = NULL;
+	c.ident = c.link = c.what = c.lines = NULL;
 	if (dup_opt(a->ident, &c.ident) < 0 || dup_opt(a->link, &c.link) < 0 ||
-	    dup_opt(a->what, &c.what) < 0)
+	    dup_opt(a->what, &c.what) < 0 || dup_opt(a->lines, &c.lines) < 0)
 		goto oom;
 	n = realloc(l->att, (l->n_att + 1) * sizeof(*n));
 	if (!n)

@@ -29,6 +29,7 @@ struct ledger_attach {
 	char *ident;
 	char *link; /* name of the pinned link in <bpffs>/user-<UID>/ */
 	char *what; /* for people: "3 rules", a path, "prog:name" */
+	char *lines; /* ATT_FILTER: the policy line of each rule, "2,3,7"; else NULL */
 };
 
 struct ledger_session {

@@ -298,6 +298,7 @@ static int sandbox_attach_wanted(const struct sandbox *sb, struct ledger *l,
 		a.ident = w->ident;
 		a.link = name;
 		a.what = w->what;
+		a.lines = w->lines;
 		r = ledger_add_attach(l, &a);
 		if (r < 0)
 			r = cgbpf_error_set(err, r, "out of memory");

@@ -179,11 +179,14 @@ static void set_error(char **dst, const char *fmt, ...)
 }
 
 /*
- * The rules of a loaded filter, from its own maps: they describe the program
- * that is attached, which the policy file may no longer do.
+ * The rules of a loaded filter: verdicts from its own maps (they describe the
+ * program that is attached, which the policy file may no longer do), policy
+ * lines from the ledger (a shared program serves sandboxes whose identical
+ * rules stand on different lines).
  */
 static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_attach *a)
 {
+	const char *lines = a->att->lines;
 	char path[4500];
 	_cleanup_close_ int fd = -1;
 
@@ -211,9 +214,12 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 	for (uint32_t i = 0; i < n_rules; i++) {
 		struct filter_rule fr;
 
-		if (fd >= 0 && bpf_map_lookup_elem(fd, &i, &fr) == 0) {
-			a->rules[i].line = fr.line;
+		if (fd >= 0 && bpf_map_lookup_elem(fd, &i, &fr) == 0)
 			a->rules[i].allow = fr.action == FILTER_ACT_ALLOW;
+		if (lines && *lines) {
+			a->rules[i].line = (unsigned int)strtoul(lines, (char **)&lines, 10);
+			if (*lines == ',')
+				lines++;
 		}
 	}
 }

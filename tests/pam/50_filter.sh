@@ -196,3 +196,34 @@ open_held
 expect_rc "with $n prefixes, the allowed 127.0.0.2 connects" 0 conn 127.0.0.2 "$P"
 expect_rc "with $n prefixes, 127.0.0.3 is refused" 3 conn 127.0.0.3 "$P"
 close_held "100,000 prefixes"
+
+# ---- identical rules on different lines share one program; status keeps each user's lines ------
+G1=$(mkgroup cgg1)
+G2=$(mkgroup cgg2)
+UA=$(mkuser cgsa -G "$G1")
+UB=$(mkuser cgsb -G "$G2")
+policy "@$G1 egress deny daddr=127.0.0.3" "# the same rule for another group, two lines down" \
+	"@$G2 egress deny daddr=127.0.0.3"
+BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/ha.out" '^opened' "$PAMSESSION" "$SVC" "$UA" hold
+HA=$BG_PID
+BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/hb.out" '^opened' "$PAMSESSION" "$SVC" "$UB" hold
+HB=$BG_PID
+pa=$(bpftool cgroup show "$(cg_of "$(id -u "$UA")")" | awk '$2 ~ /egress/ {print $1}')
+pb=$(bpftool cgroup show "$(cg_of "$(id -u "$UB")")" | awk '$2 ~ /egress/ {print $1}')
+if [ -n "$pa" ] && [ "$pa" = "$pb" ]; then pass "the same rules from lines 1 and 3 share one program ($pa)"; else
+	fail "the same rules from lines 1 and 3 share one program" "$pa vs $pb"; fi
+"${CTL[@]}" status --json >"$SCRATCH/st.json"
+check "status shows line 1 for the first user and line 3 for the second" python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+lines = {}
+for sb in d['sandboxes']:
+    for a in sb['hooks']['egress']:
+        lines[sb['user']] = [r['line'] for r in a['counters']['rules']]
+sys.exit(0 if lines.get(sys.argv[2]) == [1] and lines.get(sys.argv[3]) == [3] else 1)
+" "$SCRATCH/st.json" "$UA" "$UB"
+kill -TERM "$HA" "$HB"
+bg_wait "$HA" >/dev/null
+bg_wait "$HB" >/dev/null
+assert_clean "the first group user" "$(id -u "$UA")"
+assert_clean "the second group user" "$(id -u "$UB")"
