@@ -12,7 +12,8 @@ static struct ledger sample(void)
 {
 	struct ledger l = {0};
 	struct ledger_attach a = {.hook = HOOK_EGRESS, .kind = ATT_FILTER, .ident = "abc",
-				  .link = "egress-0", .what = "3 rules"};
+				  .link = "egress-0", .what = "3 rules",
+				  .lines = "2,3,7"};
 	struct ledger_session s = {.pid = 4242, .start_time = 123456789, .opened = 1700000000,
 				   .origin = "/user.slice/a b%c", .service = "sshd",
 				   .tty = NULL, .rhost = "-leading-dash"};
@@ -29,6 +30,7 @@ static struct ledger sample(void)
 	a.ident = "deadbeef:prog";
 	a.link = "sock_create-1";
 	a.what = "";
+	a.lines = NULL;
 	ledger_add_attach(&l, &a);
 	ledger_add_session(&l, &s);
 	s.pid = 4343;
@@ -51,6 +53,7 @@ static void test_round_trip(void)
 	CHECK(!strcmp(m.user, "alice") && !strcmp(m.boot_id, "0b1d-2e3f"));
 	CHECK(m.n_att == 2 && m.n_ses == 2);
 	CHECK(m.n_att == 2 && m.att[1].hook == HOOK_SOCK_CREATE && m.att[1].kind == ATT_PROGRAM);
+	CHECK(m.n_att == 2 && !strcmp(m.att[0].lines, "2,3,7") && m.att[1].lines == NULL);
 	CHECK(m.n_att == 2 && !strcmp(m.att[1].ident, "deadbeef:prog") && !strcmp(m.att[1].what, ""));
 	CHECK(m.n_ses == 2 && !strcmp(m.ses[0].origin, "/user.slice/a b%c"));
 	CHECK(m.n_ses == 2 && m.ses[0].tty == NULL && !strcmp(m.ses[0].rhost, "-leading-dash"));
