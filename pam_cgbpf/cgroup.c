@@ -160,6 +160,59 @@ int cgroup_count_procs(const char *dir)
 	return n;
 }
 
+/* PF_EXITING in /proc/PID/stat's flags (field 9): the task is in do_exit(). */
+#define PROC_PF_EXITING 0x00000004u
+
+/* True when @pid is gone, a zombie, or already exiting. */
+static bool proc_exiting(pid_t pid)
+{
+	char path[64], buf[1024], *p, state;
+	unsigned long flags;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* After ')': state ppid pgrp session tty_nr tpgid flags */
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return false;
+	return state == 'Z' || state == 'X' || (flags & PROC_PF_EXITING);
+}
+
+static void sleep_ms(long ms);
+
+int cgroup_settle(const char *dir, int timeout_ms)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	for (int waited = 0;; waited += 5) {
+		_cleanup_fclose_ FILE *f = fopen(path, "re");
+		int pid, total = 0, live = 0;
+
+		if (!f)
+			return -errno;
+		while (fscanf(f, "%d", &pid) == 1) {
+			total++;
+			if (!proc_exiting(pid))
+				live++;
+		}
+		if (live > 0 || total == 0)
+			return live;
+		if (waited >= timeout_ms)
+			return total;
+		sleep_ms(5);
+	}
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};

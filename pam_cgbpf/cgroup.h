@@ -32,6 +32,14 @@ int cgroup_of_pid(pid_t pid, char *buf, size_t size);
 /* How many processes live in DIR (0 when it is empty). */
 int cgroup_count_procs(const char *dir);
 
+/*
+ * How many processes in DIR are not already on their way out, after waiting
+ * up to @timeout_ms for exiting ones to leave the cgroup: sshd closes the PAM
+ * session while its child may still be exiting in the user's cgroup, and such
+ * a process is not one "left behind". 0 means DIR is empty.
+ */
+int cgroup_settle(const char *dir, int timeout_ms);
+
 /* Kills every process in DIR and waits up to @timeout_ms for it to empty. */
 int cgroup_kill_all(const char *dir, int timeout_ms);
 

@@ -23,7 +23,8 @@
 #include "userdb.h"
 #include "util.h"
 
-#define KILL_TIMEOUT_MS 5000
+#define KILL_TIMEOUT_MS	  5000
+#define SETTLE_TIMEOUT_MS 500
 #define ANCHOR_NAME	"anchor"
 
 /* Where one user's sandbox lives. */
@@ -617,7 +618,7 @@ static int sandbox_settle(const struct sandbox *sb, struct ledger *l, struct led
 	*removed = false;
 	if (l->n_ses > 0)
 		return ledger_file_write(lf, l, err);
-	n = cgroup_count_procs(sb->cg_dir);
+	n = cgroup_settle(sb->cg_dir, SETTLE_TIMEOUT_MS);
 	if (n > 0 && sb->s->on_logout == ON_LOGOUT_KILL) {
 		n = cgroup_kill_all(sb->cg_dir, KILL_TIMEOUT_MS);
 		if (n == -ETIMEDOUT)
@@ -739,7 +740,7 @@ int sandbox_gc(const struct cgbpf_settings *s, uint32_t uid, enum gc_outcome *ou
 		goto out;
 	}
 	/* gc never kills: processes left behind keep their sandbox. */
-	if (cgroup_count_procs(sb.cg_dir) > 0) {
+	if (cgroup_settle(sb.cg_dir, SETTLE_TIMEOUT_MS) > 0) {
 		if (*n_stale)
 			r = ledger_file_write(&lf, &l, err);
 		goto out;
