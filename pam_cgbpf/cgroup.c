@@ -19,10 +19,20 @@
 
 int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	/* The usual places first: a statfs is far cheaper than reading mountinfo. */
+	static const char *const usual[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
+	struct statfs sf;
 
+	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
+		if (statfs(usual[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+			if (snprintf(buf, size, "%s", usual[i]) >= (int)size)
+				return cgbpf_error_set(err, ENAMETOOLONG, "buffer too small");
+			return 0;
+		}
+	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return cgbpf_error_set(err, errno, "cannot read /proc/self/mountinfo: %m");
 	while (getline(&line, &cap, f) > 0) {

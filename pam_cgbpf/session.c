@@ -586,6 +586,7 @@ int session_open(const struct cgbpf_settings *s, const struct session_info *si, 
 		  l.n_ses == 1 ? "" : "s");
 	key->pid = ses.pid;
 	key->start_time = ses.start_time;
+	key->uid = rec.uid;
 	*sandboxed = true;
 	r = 0;
 	goto out;
@@ -650,9 +651,17 @@ int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 	int r;
 
 	*had_sandbox = false;
-	r = user_lookup_no_groups(si->user, &rec, err);
-	if (r < 0)
-		return r;
+	/* A close in the process that opened has the uid already; others look it up. */
+	if (key) {
+		rec.uid = key->uid;
+		rec.name = strdup(si->user);
+		if (!rec.name)
+			return cgbpf_error_set(err, ENOMEM, "out of memory");
+	} else {
+		r = user_lookup_no_groups(si->user, &rec, err);
+		if (r < 0)
+			return r;
+	}
 	r = sandbox_init(&sb, s, rec.uid, err);
 	if (r < 0)
 		goto out;
@@ -671,6 +680,7 @@ int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 	}
 	if (!key) {
 		own.pid = si->pid;
+		own.uid = rec.uid;
 		if (proc_start_time(si->pid, &own.start_time) < 0)
 			own.start_time = 0;
 		key = &own;

@@ -25,6 +25,7 @@ struct session_info {
 struct session_key {
 	int32_t pid;
 	uint64_t start_time;
+	uint32_t uid; /* of the user whose sandbox it is */
 };
 
 /*
