@@ -14,8 +14,7 @@
 
 #include <security/pam_appl.h>
 
-static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp,
-		     void *data)
+static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
 	(void)n;
 	(void)msg;
@@ -35,7 +34,7 @@ static double now_us(void)
 /* One full cycle; returns its duration in microseconds, or -1 on a PAM error. */
 static double cycle(const char *confdir, const char *service, const char *user)
 {
-	struct pam_conv conv = {null_conv, NULL};
+	struct pam_conv conv = { null_conv, NULL };
 	pam_handle_t *pamh = NULL;
 	double t0 = now_us();
 	int r;

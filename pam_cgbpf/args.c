@@ -77,8 +77,8 @@ int settings_set(struct cgbpf_settings *s, const char *key, const char *value,
 		else if (!strcmp(value, "kill"))
 			s->on_logout = ON_LOGOUT_KILL;
 		else
-			return cgbpf_error_set(err, EINVAL,
-					       "argument on_logout=%s: must be keep or kill", value);
+			return cgbpf_error_set(
+				err, EINVAL, "argument on_logout=%s: must be keep or kill", value);
 #ifdef CGBPF_FAULT_INJECTION
 	} else if (!strcmp(key, "fault")) {
 		s->fault = value;

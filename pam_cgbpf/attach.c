@@ -54,7 +54,7 @@ void want_set_free(struct want_set *ws)
 	for (size_t i = 0; i < ws->n; i++)
 		want_free(&ws->v[i]);
 	free(ws->v);
-	*ws = (struct want_set){0};
+	*ws = (struct want_set){ 0 };
 }
 
 static int want_push(struct want_set *ws, struct want_attach *w)
@@ -112,15 +112,15 @@ static int object_pick(const char *buf, size_t len, const char *path, const char
 			return r;
 		}
 	} else {
-		bpf_object__for_each_program(prog, obj)
-		{
+		bpf_object__for_each_program(prog, obj) {
 			if (strcmp(bpf_program__section_name(prog), hook_sections[hook]) != 0)
 				continue;
 			if (found) {
 				r = cgbpf_error_at(err, EINVAL, file, line,
 						   "object %s holds several %s programs (%s, %s): "
 						   "name one as %s:NAME",
-						   path, hook_sections[hook], bpf_program__name(found),
+						   path, hook_sections[hook],
+						   bpf_program__name(found),
 						   bpf_program__name(prog), path);
 				bpf_object__close(obj);
 				return r;
@@ -146,7 +146,7 @@ static int want_program(const struct rule *rule, enum cgbpf_hook hook, const cha
 {
 	_cleanup_object_ struct bpf_object *obj = NULL;
 	struct bpf_program *prog;
-	struct cgbpf_error ferr = {{0}};
+	struct cgbpf_error ferr = { { 0 } };
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	int r;
@@ -175,7 +175,7 @@ static int want_program(const struct rule *rule, enum cgbpf_hook hook, const cha
 static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char *file,
 		       struct want_attach *w, struct cgbpf_error *err)
 {
-	struct bpf_prog_info info = {0};
+	struct bpf_prog_info info = { 0 };
 	__u32 info_len = sizeof(info);
 	_cleanup_close_ int fd = -1;
 	struct stat st;
@@ -219,10 +219,10 @@ static int rule_lines(const struct rule *const *rules, size_t n, char **out)
 	return 0;
 }
 
-int want_set_build(const struct resolved_policy *rp, const char *policy_file,
-		   struct want_set *out, struct cgbpf_error *err)
+int want_set_build(const struct resolved_policy *rp, const char *policy_file, struct want_set *out,
+		   struct cgbpf_error *err)
 {
-	struct want_set ws = {0};
+	struct want_set ws = { 0 };
 	int r = 0;
 
 	for (int h = 0; h < HOOK_COUNT && r == 0; h++) {
@@ -231,7 +231,7 @@ int want_set_build(const struct resolved_policy *rp, const char *policy_file,
 		if (plan->none)
 			continue;
 		if (plan->n_filter) {
-			struct want_attach w = {.hook = (enum cgbpf_hook)h, .kind = ATT_FILTER};
+			struct want_attach w = { .hook = (enum cgbpf_hook)h, .kind = ATT_FILTER };
 
 			w.line = plan->filter[0]->line;
 			r = filter_compile((enum cgbpf_hook)h, plan->filter, plan->n_filter,
@@ -294,9 +294,9 @@ int bpffs_mkdir(const char *dir, struct cgbpf_error *err)
 	if (lstat(dir, &st) < 0)
 		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
-		return cgbpf_error_set(err, EPERM,
-				       "%s refused: must be a root-only directory (uid %u, mode %04o)",
-				       dir, st.st_uid, st.st_mode & 07777);
+		return cgbpf_error_set(
+			err, EPERM, "%s refused: must be a root-only directory (uid %u, mode %04o)",
+			dir, st.st_uid, st.st_mode & 07777);
 	return 0;
 }
 
@@ -361,8 +361,8 @@ int shared_entry_dir(const char *shared_dir, enum attach_kind kind, const char *
 }
 
 /* A program from a `program` rule: cached as <shared>/program-<sha>-<name>/prog. */
-static int program_get_shared(const struct want_attach *w, const char *dir,
-			      const char *policy_file, int *prog_fd, struct cgbpf_error *err)
+static int program_get_shared(const struct want_attach *w, const char *dir, const char *policy_file,
+			      int *prog_fd, struct cgbpf_error *err)
 {
 	_cleanup_object_ struct bpf_object *obj = NULL;
 	struct bpf_program *prog;
@@ -435,8 +435,7 @@ int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pi
 	/* A bpf_link has multi semantics and cannot be detached without its fd. */
 	link = bpf_link_create(prog_fd, cg_fd, hook_attach_types[hook], NULL);
 	if (link < 0)
-		return cgbpf_error_set(err, errno, "cannot attach to hook %s: %m",
-				       hook_name(hook));
+		return cgbpf_error_set(err, errno, "cannot attach to hook %s: %m", hook_name(hook));
 	if (bpf_obj_pin(link, pin) < 0) {
 		int r = cgbpf_error_set(err, errno, "cannot pin link %s: %m", pin);
 

@@ -38,8 +38,8 @@ struct want_set {
  * Compiles the filters and reads and checks every object the resolved policy
  * names, without touching the kernel's state: errors are "FILE:LINE: ...".
  */
-int want_set_build(const struct resolved_policy *rp, const char *policy_file,
-		   struct want_set *out, struct cgbpf_error *err);
+int want_set_build(const struct resolved_policy *rp, const char *policy_file, struct want_set *out,
+		   struct cgbpf_error *err);
 void want_set_free(struct want_set *ws);
 
 /* Mounts bpffs at /sys/fs/bpf when nothing is mounted there; creates DIR 0700. */

@@ -241,7 +241,8 @@ static int program_dry_run(const struct want_attach *w, const char *file, struct
 		return cgbpf_error_at(err, ENOENT, file, w->line, "object %s: program %s not found",
 				      w->path, name ? name + 1 : "?");
 	}
-	bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, p == prog);
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, p == prog);
 	r = bpf_object__load(obj);
 	bpf_object__close(obj);
 	if (r < 0)
@@ -258,7 +259,7 @@ static int dry_run_wants(struct dry_run *dr, const struct want_set *ws, bool rep
 
 	for (size_t i = 0; i < ws->n; i++) {
 		const struct want_attach *w = &ws->v[i];
-		struct cgbpf_error err = {{0}};
+		struct cgbpf_error err = { { 0 } };
 		int r = 0;
 
 		if (dry_run_seen(dr, w))
@@ -403,8 +404,8 @@ static int check_all_tokens(const struct policy *p, struct dry_run *dr)
 	qsort(v, p->n_rules, sizeof(*v), rule_ptr_cmp);
 	for (size_t i = 0, j; i < p->n_rules; i = j) {
 		struct resolved_policy rp;
-		struct want_set ws = {0};
-		struct cgbpf_error err = {{0}};
+		struct want_set ws = { 0 };
+		struct cgbpf_error err = { { 0 } };
 
 		for (j = i + 1; j < p->n_rules && !who_cmp(v[i], v[j]); j++)
 			;
@@ -433,10 +434,10 @@ static int check_all_tokens(const struct policy *p, struct dry_run *dr)
 static int check_user(const struct policy *p, const struct line_index *li, const char *name,
 		      struct dry_run *dr, bool dry)
 {
-	struct user_record rec = {0};
-	struct resolved_policy rp = {0};
-	struct want_set ws = {0};
-	struct cgbpf_error err = {{0}};
+	struct user_record rec = { 0 };
+	struct resolved_policy rp = { 0 };
+	struct want_set ws = { 0 };
+	struct cgbpf_error err = { { 0 } };
 	int failed = 0;
 
 	if (user_lookup(name, &rec, &err) < 0) {
@@ -472,12 +473,12 @@ static int check_user(const struct policy *p, const struct line_index *li, const
 		       plan->none ? " (none: no sandbox on this hook)" : "");
 		/* The deciding class's lines in file order, "none" lines included. */
 		for (size_t i = 0; i < p->n_rules; i++) {
-			struct policy single = {.file = p->file,
-						.rules = (struct rule *)&p->rules[i],
-						.n_rules = 1};
+			struct policy single = { .file = p->file,
+						 .rules = (struct rule *)&p->rules[i],
+						 .n_rules = 1 };
 			struct user_info ui = user_record_info(&rec);
-			struct resolved_policy one = {0};
-			struct cgbpf_error ignored = {{0}};
+			struct resolved_policy one = { 0 };
+			struct cgbpf_error ignored = { { 0 } };
 
 			if (!(p->rules[i].hooks & HOOK_BIT(h)))
 				continue;
@@ -514,10 +515,10 @@ out:
 static int cmd_check(const struct cgbpf_settings *s, const char *user, bool verbose)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct line_index li = {0};
+	struct line_index li = { 0 };
 	struct policy *p = NULL;
-	struct cgbpf_error err = {{0}};
-	struct dry_run dr = {.file = s->config, .verbose = verbose};
+	struct cgbpf_error err = { { 0 } };
+	struct dry_run dr = { .file = s->config, .verbose = verbose };
 	bool dry = geteuid() == 0;
 	size_t len;
 	int failed = 0;
@@ -544,8 +545,8 @@ static int cmd_check(const struct cgbpf_settings *s, const char *user, bool verb
 	else if (dry)
 		failed = check_all_tokens(p, &dr);
 	if (!failed && !user && !dry)
-		printf("%s: valid, %zu rule%s; dry run skipped (not root)\n", s->config,
-		       p->n_rules, p->n_rules == 1 ? "" : "s");
+		printf("%s: valid, %zu rule%s; dry run skipped (not root)\n", s->config, p->n_rules,
+		       p->n_rules == 1 ? "" : "s");
 	else if (!failed && !user)
 		printf("%s: valid, %zu rule%s; dry run: %u filter%s passed the verifier, "
 		       "%u program%s loaded, %u pinned program%s found\n",
@@ -584,7 +585,7 @@ static int cmd_status(const struct cgbpf_settings *s, bool json)
 		goto out;
 	}
 	for (size_t i = 0; i < n_uids; i++) {
-		struct cgbpf_error err = {{0}};
+		struct cgbpf_error err = { { 0 } };
 
 		r = sandbox_status_collect(s, uids[i], &v[n], &err);
 		if (r == -ENOENT)
@@ -631,8 +632,8 @@ static bool path_exists(const char *p)
 /* One sandbox through sandbox_gc, printing each thing that went away. */
 static int gc_sandbox(const struct cgbpf_settings *s, uint32_t uid)
 {
-	struct ledger before = {0};
-	struct cgbpf_error err = {{0}};
+	struct ledger before = { 0 };
+	struct cgbpf_error err = { { 0 } };
 	enum gc_outcome outcome;
 	_cleanup_free_ bool *had_pin = NULL;
 	char cg[8200] = "", ledger[4200];
@@ -769,8 +770,8 @@ static void collect_user_dirs(const char *dir, uint32_t **v, size_t *n)
 static int gc_user_leftovers(const struct cgbpf_settings *s, const char *mount, uint32_t uid)
 {
 	struct ledger_file lf = LEDGER_FILE_INIT;
-	struct ledger l = {0};
-	struct cgbpf_error err = {{0}};
+	struct ledger l = { 0 };
+	struct cgbpf_error err = { { 0 } };
 	char pin_dir[4200], cg[8200];
 	bool exists = false, orphan;
 	int failed = 0;
@@ -1002,7 +1003,7 @@ static void gc_empty_dirs(const struct cgbpf_settings *s, const char *mount)
 static int cmd_gc(const struct cgbpf_settings *s)
 {
 	_cleanup_free_ uint32_t *uids = NULL, *others = NULL;
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	char mount[4096], cgroot[8200];
 	size_t n_uids = 0, n_others = 0;
 	int failed = 0, gfd, r;
@@ -1072,8 +1073,8 @@ static int cmd_reload(const struct cgbpf_settings *s)
 	if (n == 0)
 		printf("no live sandbox\n");
 	for (size_t i = 0; i < n; i++) {
-		struct ledger l = {0};
-		struct cgbpf_error err = {{0}};
+		struct ledger l = { 0 };
+		struct cgbpf_error err = { { 0 } };
 		bool changed = false;
 
 		r = sandbox_read(s, uids[i], &l, &err);
@@ -1119,7 +1120,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cgbpf_settings s;
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	struct libbpf_print_guard guard;
 	const char *user = NULL, *cmd;
 	bool json = false, verbose = false;
@@ -1181,7 +1182,7 @@ int main(int argc, char **argv)
 		return usage_error("--user needs a name");
 
 	cgbpf_log_set(
-		(struct cgbpf_log_sink){.fn = log_to_stderr, .ctx = &verbose, .debug = verbose});
+		(struct cgbpf_log_sink){ .fn = log_to_stderr, .ctx = &verbose, .debug = verbose });
 	libbpf_print_capture(&guard);
 	if (!strcmp(cmd, "check"))
 		rc = cmd_check(&s, user, verbose);

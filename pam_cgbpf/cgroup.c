@@ -16,11 +16,10 @@
 #include "cgroup.h"
 #include "util.h"
 
-
 int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 {
 	/* The usual places first: a statfs is far cheaper than reading mountinfo. */
-	static const char *const usual[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	static const char *const usual[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
@@ -43,7 +42,8 @@ int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 			continue;
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
-		/* mountinfo escapes spaces as \040; a cgroup mount point with one is not supported. */
+		/* mountinfo escapes spaces as \040; a cgroup mount point with one is not supported.
+		 */
 		if (strchr(mnt, '\\'))
 			continue;
 		if (snprintf(buf, size, "%s", mnt) >= (int)size)
@@ -77,9 +77,9 @@ int cgroup_make(const char *mount, const char *rel, bool *created, struct cgbpf_
 			return cgbpf_error_set(err, ENOTDIR, "cgroup %s is not a directory", path);
 		} else if (st.st_uid != 0 || (st.st_mode & 022)) {
 			/* Someone else's cgroup: the user could then move processes out. */
-			return cgbpf_error_set(err, EPERM,
-					       "cgroup %s is not root-owned 0755 (uid %u, mode %04o)",
-					       path, st.st_uid, st.st_mode & 07777);
+			return cgbpf_error_set(
+				err, EPERM, "cgroup %s is not root-owned 0755 (uid %u, mode %04o)",
+				path, st.st_uid, st.st_mode & 07777);
 		}
 		if (last)
 			return 0;
@@ -225,7 +225,7 @@ int cgroup_settle(const char *dir, int timeout_ms)
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }

@@ -92,7 +92,7 @@ static void sb_field(struct sbuf *b, const char *s)
 
 int ledger_encode(const struct ledger *l, char **buf, size_t *len)
 {
-	struct sbuf b = {0};
+	struct sbuf b = { 0 };
 
 	sb_puts(&b, LEDGER_MAGIC "\n");
 	sb_printf(&b, "uid %" PRIu32 "\n", l->uid);
@@ -265,7 +265,7 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 		return 0;
 	}
 	if (!strcmp(tok[0], "attach") && n == 7) {
-		struct ledger_attach a = {0};
+		struct ledger_attach a = { 0 };
 
 		if (parse_hook(tok[1], &a.hook) < 0 || parse_kind(tok[2], &a.kind) < 0)
 			return -EINVAL;
@@ -287,7 +287,7 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 		return r;
 	}
 	if (!strcmp(tok[0], "session") && n == 8) {
-		struct ledger_session s = {0};
+		struct ledger_session s = { 0 };
 
 		if (parse_i64(tok[1], &i64) < 0 || i64 <= 0 || i64 > INT32_MAX)
 			return -EINVAL;
@@ -315,13 +315,13 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 int ledger_decode(const char *buf, size_t len, struct ledger *out, struct cgbpf_error *err)
 {
 	_cleanup_free_ char *copy = NULL;
-	struct ledger l = {0};
+	struct ledger l = { 0 };
 	bool ended = false;
 	unsigned int lineno = 0;
 	char *save = NULL;
 	int r = 0;
 
-	*out = (struct ledger){0};
+	*out = (struct ledger){ 0 };
 	copy = strndup(buf, len);
 	if (!copy)
 		return -ENOMEM;
@@ -392,7 +392,7 @@ void ledger_clear(struct ledger *l)
 	free(l->user);
 	free(l->boot_id);
 	free(l->cgroup);
-	*l = (struct ledger){0};
+	*l = (struct ledger){ 0 };
 }
 
 static int dup_opt(const char *s, char **out)

@@ -27,8 +27,8 @@ struct ledger_attach {
 	enum cgbpf_hook hook;
 	enum attach_kind kind;
 	char *ident;
-	char *link; /* name of the pinned link in <bpffs>/user-<UID>/ */
-	char *what; /* for people: "3 rules", a path, "prog:name" */
+	char *link;  /* name of the pinned link in <bpffs>/user-<UID>/ */
+	char *what;  /* for people: "3 rules", a path, "prog:name" */
 	char *lines; /* ATT_FILTER: the policy line of each rule, "2,3,7"; else NULL */
 };
 

@@ -41,8 +41,8 @@ int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf
 			     uid) >= sizeof(lf->path))
 		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
 	for (;;) {
-		_cleanup_close_ int fd = open(lf->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-					      0600);
+		_cleanup_close_ int fd =
+			open(lf->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 		if (fd < 0)
 			return cgbpf_error_set(err, errno, "cannot open ledger %s: %m", lf->path);

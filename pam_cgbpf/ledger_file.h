@@ -19,7 +19,10 @@ struct ledger_file {
 	char path[4096];
 };
 
-#define LEDGER_FILE_INIT {.fd = -1}
+#define LEDGER_FILE_INIT                                                                           \
+	{                                                                                          \
+		.fd = -1                                                                           \
+	}
 
 /* Creates state_dir (root, 0700) when missing and refuses one others could write. */
 int state_dir_ensure(const char *state_dir, struct cgbpf_error *err);
@@ -44,7 +47,8 @@ int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgb
 /* Unlinks the ledger, still holding the lock. */
 int ledger_file_remove(struct ledger_file *lf);
 
-/* Releases the lock; an empty file (nothing was recorded) is removed first. Accepts an unlocked one. */
+/* Releases the lock; an empty file (nothing was recorded) is removed first. Accepts an unlocked
+ * one. */
 void ledger_file_unlock(struct ledger_file *lf);
 
 /* The global lock: flock on the state directory. Returns the fd to close. */

@@ -43,18 +43,18 @@ struct edge {
 
 static int edge_enter(struct edge *e, pam_handle_t *pamh, int argc, const char **argv)
 {
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	const char *user = NULL;
 
 	settings_init(&e->settings);
-	e->saved_sink = cgbpf_log_set((struct cgbpf_log_sink){.fn = log_to_pam, .ctx = pamh});
+	e->saved_sink = cgbpf_log_set((struct cgbpf_log_sink){ .fn = log_to_pam, .ctx = pamh });
 	libbpf_print_capture(&e->print_guard);
 	if (settings_parse_args(&e->settings, argc, argv, &err) < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s", err.msg);
 		return PAM_SESSION_ERR;
 	}
 	cgbpf_log_set((struct cgbpf_log_sink){
-		.fn = log_to_pam, .ctx = pamh, .debug = e->settings.debug});
+		.fn = log_to_pam, .ctx = pamh, .debug = e->settings.debug });
 	fault_configure(e->settings.fault);
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user || !*user) {
 		pam_syslog(pamh, LOG_ERR, "cannot determine the user name");
@@ -83,9 +83,10 @@ static void free_key(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
-__attribute__((visibility("default"))) PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+__attribute__((visibility("default"))) PAM_EXTERN int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	struct session_key key, *saved;
 	struct edge e;
 	bool sandboxed = false;
@@ -117,9 +118,10 @@ out:
 	return ret;
 }
 
-__attribute__((visibility("default"))) PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+__attribute__((visibility("default"))) PAM_EXTERN int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	const void *data = NULL;
 	struct edge e;
 	bool had = false;
@@ -132,8 +134,7 @@ __attribute__((visibility("default"))) PAM_EXTERN int pam_sm_close_session(pam_h
 	if (pam_get_data(pamh, DATA_KEY, &data) != PAM_SUCCESS)
 		data = NULL;
 	if (session_close(&e.settings, &e.si, data, &had, &err) < 0) {
-		pam_syslog(pamh, LOG_ERR, "closing the session of user %s: %s", e.si.user,
-			   err.msg);
+		pam_syslog(pamh, LOG_ERR, "closing the session of user %s: %s", e.si.user, err.msg);
 		ret = PAM_SESSION_ERR;
 		goto out;
 	}

@@ -55,9 +55,9 @@ struct parser {
 };
 
 static const char *const hook_names[HOOK_COUNT] = {
-    [HOOK_INGRESS] = "ingress",
-    [HOOK_EGRESS] = "egress",
-    [HOOK_SOCK_CREATE] = "sock_create",
+	[HOOK_INGRESS] = "ingress",
+	[HOOK_EGRESS] = "egress",
+	[HOOK_SOCK_CREATE] = "sock_create",
 };
 
 const char *hook_name(enum cgbpf_hook hook)
@@ -116,7 +116,7 @@ static const char *show(char *buf, size_t size, const char *s, size_t n)
 	return buf;
 }
 
-#define SHOW(t) show((char[SHOW_MAX + 8]){0}, SHOW_MAX + 8, (t)->s, (t)->n)
+#define SHOW(t) show((char[SHOW_MAX + 8]){ 0 }, SHOW_MAX + 8, (t)->s, (t)->n)
 
 static bool tok_is(const struct tok *t, const char *word)
 {
@@ -252,8 +252,8 @@ static int parse_who(struct parser *ps, const struct tok *t, struct rule *r)
 			r->uid_hi = r->uid_lo;
 			return ret;
 		}
-		lo = (struct tok){t->s, (size_t)(dash - t->s)};
-		hi = (struct tok){dash + 1, t->n - lo.n - 1};
+		lo = (struct tok){ t->s, (size_t)(dash - t->s) };
+		hi = (struct tok){ dash + 1, t->n - lo.n - 1 };
 		if (lo.n == 0 && hi.n == 0)
 			return fail(ps, EINVAL, "invalid uid range '-'");
 		r->uid_lo = 0;
@@ -324,7 +324,7 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 
 static bool is_v4_mapped(const uint8_t a[16])
 {
-	static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 	return !memcmp(a, prefix, sizeof(prefix));
 }
@@ -354,7 +354,7 @@ static int parse_cidr(struct parser *ps, const char *key, const struct tok *t, s
 		return fail(ps, EINVAL, "%s=: invalid address '%s'", key, SHOW(t));
 	plen = maxlen;
 	if (slash) {
-		len = (struct tok){slash + 1, strlen(slash + 1)};
+		len = (struct tok){ slash + 1, strlen(slash + 1) };
 		if (len.n > 3 || !parse_uint(&len, 255, &plen))
 			return fail(ps, EINVAL, "%s=: invalid prefix length in '%s'", key, SHOW(t));
 		if (plen > maxlen)
@@ -418,7 +418,7 @@ static int parse_proto(struct parser *ps, const struct tok *t, uint64_t proto[4]
 	static const struct {
 		const char *name;
 		unsigned int num;
-	} names[] = {{"tcp", 6}, {"udp", 17}, {"icmp", 1}, {"icmpv6", 58}};
+	} names[] = { { "tcp", 6 }, { "udp", 17 }, { "icmp", 1 }, { "icmpv6", 58 } };
 	uint64_t v;
 	size_t i;
 
@@ -445,13 +445,13 @@ static const struct matcher_def {
 	unsigned int hooks; /* the hooks it applies to */
 	enum value_kind kind;
 } matcher_defs[] = {
-    {"daddr", M_DADDR, PACKET_HOOKS, V_CIDR},
-    {"saddr", M_SADDR, PACKET_HOOKS, V_CIDR},
-    {"dport", M_DPORT, PACKET_HOOKS, V_PORT},
-    {"sport", M_SPORT, PACKET_HOOKS, V_PORT},
-    {"proto", M_PROTO, PACKET_HOOKS | SOCK_HOOKS, V_PROTO},
-    {"family", M_FAMILY, SOCK_HOOKS, V_FAMILY},
-    {"type", M_TYPE, SOCK_HOOKS, V_TYPE},
+	{ "daddr", M_DADDR, PACKET_HOOKS, V_CIDR },
+	{ "saddr", M_SADDR, PACKET_HOOKS, V_CIDR },
+	{ "dport", M_DPORT, PACKET_HOOKS, V_PORT },
+	{ "sport", M_SPORT, PACKET_HOOKS, V_PORT },
+	{ "proto", M_PROTO, PACKET_HOOKS | SOCK_HOOKS, V_PROTO },
+	{ "family", M_FAMILY, SOCK_HOOKS, V_FAMILY },
+	{ "type", M_TYPE, SOCK_HOOKS, V_TYPE },
 };
 
 static int parse_element(struct parser *ps, const struct matcher_def *md, const struct tok *e,
@@ -517,8 +517,8 @@ static int parse_matcher(struct parser *ps, const struct tok *t, struct rule *r)
 
 	if (!eq)
 		return fail(ps, EINVAL, "unexpected '%s' (expected key=value)", SHOW(t));
-	key = (struct tok){t->s, (size_t)(eq - t->s)};
-	list = (struct tok){eq + 1, t->n - key.n - 1};
+	key = (struct tok){ t->s, (size_t)(eq - t->s) };
+	list = (struct tok){ eq + 1, t->n - key.n - 1 };
 	for (i = 0; i < sizeof(matcher_defs) / sizeof(matcher_defs[0]); i++)
 		if (tok_is(&key, matcher_defs[i].key))
 			md = &matcher_defs[i];
@@ -584,7 +584,7 @@ static int parse_action(struct parser *ps, const struct tok *t, const char **p, 
 		/* ":NAME" only after the last '/', so that directories may contain ':'. */
 		colon = r->action == ACT_PROGRAM ? memrchr(arg.s, ':', arg.n) : NULL;
 		if (colon && !memchr(colon, '/', arg.n - (size_t)(colon - arg.s))) {
-			name = (struct tok){colon + 1, arg.n - (size_t)(colon - arg.s) - 1};
+			name = (struct tok){ colon + 1, arg.n - (size_t)(colon - arg.s) - 1 };
 			if (!valid_identifier(name.s, name.n))
 				return fail(ps, EINVAL, "program name '%s' is not a C identifier",
 					    SHOW(&name));
@@ -593,8 +593,8 @@ static int parse_action(struct parser *ps, const struct tok *t, const char **p, 
 				return fail(ps, ENOMEM, "out of memory");
 			arg.n -= name.n + 1;
 		}
-		ret =
-		    parse_path(ps, r->action == ACT_PROGRAM ? "program" : "pinned", &arg, &r->path);
+		ret = parse_path(ps, r->action == ACT_PROGRAM ? "program" : "pinned", &arg,
+				 &r->path);
 		if (ret < 0)
 			return ret;
 	} else {
@@ -759,7 +759,7 @@ static int check_rule(struct parser *ps, const struct rule *r, const struct tok 
 
 static int add_rule(struct parser *ps, const char *s, const char *end)
 {
-	struct rule r = {0};
+	struct rule r = { 0 };
 	struct tok who;
 	const char *p = s;
 	int ret;
@@ -785,7 +785,7 @@ out:
 int policy_parse(const char *buf, size_t len, const char *file, struct policy **out,
 		 struct cgbpf_error *err)
 {
-	struct parser ps = {.file = file ? file : "(policy)", .err = err};
+	struct parser ps = { .file = file ? file : "(policy)", .err = err };
 	const char *p = buf, *end = buf + len, *eol, *stop, *hash;
 	size_t n;
 	int ret;

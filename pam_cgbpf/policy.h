@@ -93,7 +93,7 @@ struct rule {
 	unsigned int line; /* 1-based line in the policy file */
 
 	enum who_kind who;
-	char *who_name;		/* WHO_USER: user name; WHO_GROUP: group name without '@' */
+	char *who_name;		 /* WHO_USER: user name; WHO_GROUP: group name without '@' */
 	uint32_t uid_lo, uid_hi; /* WHO_UID_RANGE, inclusive; open ends are 0 / UINT32_MAX */
 
 	unsigned int hooks; /* HOOK_BIT set; '*' is HOOK_ALL_BITS */
@@ -123,9 +123,9 @@ struct policy {
 };
 
 /* Limits; exceeding one is a FILE:LINE error at parse time. */
-#define POLICY_MAX_RULES_PER_HOOK 256 /* filter rules per (who, hook) class list */
+#define POLICY_MAX_RULES_PER_HOOK 256	 /* filter rules per (who, hook) class list */
 #define POLICY_MAX_PREFIXES	  100000 /* daddr + saddr prefixes in the whole file */
-#define POLICY_MAX_PORT_RANGES	  64 /* per matcher */
+#define POLICY_MAX_PORT_RANGES	  64	 /* per matcher */
 #define POLICY_MAX_FILE_SIZE	  (16u << 20)
 
 /*

@@ -75,10 +75,11 @@ static int resolve_hook(const struct policy *policy, const struct user_info *use
 		}
 		/* Only reachable through several groups or ranges: the parser catches one token. */
 		if (first_none && first_other)
-			return cgbpf_error_at(
-			    err, EINVAL, policy->file, r->line,
-			    "none mixed with other rules for hook %s (line %u)", hook_name(hook),
-			    r == first_none ? first_other->line : first_none->line);
+			return cgbpf_error_at(err, EINVAL, policy->file, r->line,
+					      "none mixed with other rules for hook %s (line %u)",
+					      hook_name(hook),
+					      r == first_none ? first_other->line
+							      : first_none->line);
 	}
 	plan->none = first_none != NULL;
 

@@ -21,8 +21,8 @@ struct user_info {
 };
 
 struct hook_plan {
-	enum who_class decided_by; /* CLASS_NONE: no line of any class names this hook */
-	bool none;		   /* the deciding class says "none" */
+	enum who_class decided_by;  /* CLASS_NONE: no line of any class names this hook */
+	bool none;		    /* the deciding class says "none" */
 	const struct rule **filter; /* allow/deny lines of the deciding class, file order */
 	size_t n_filter;
 	const struct rule **programs; /* program/pinned lines of the deciding class, file order */

@@ -44,9 +44,9 @@ static int check_dir(int fd, const char *path, int dir_len, struct cgbpf_error *
 	/* Sticky: others may create files here but not replace root's. */
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
 		return cgbpf_error_set(
-		    err, EPERM,
-		    "%s: refused: directory %.*s is writable by group or others (mode %04o)", path,
-		    dir_len, path, (unsigned int)(st.st_mode & 07777));
+			err, EPERM,
+			"%s: refused: directory %.*s is writable by group or others (mode %04o)",
+			path, dir_len, path, (unsigned int)(st.st_mode & 07777));
 	return 0;
 }
 

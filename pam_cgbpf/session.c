@@ -25,16 +25,16 @@
 
 #define KILL_TIMEOUT_MS	  5000
 #define SETTLE_TIMEOUT_MS 500
-#define ANCHOR_NAME	"anchor"
+#define ANCHOR_NAME	  "anchor"
 
 /* Where one user's sandbox lives. */
 struct sandbox {
 	const struct cgbpf_settings *s;
 	uint32_t uid;
-	char mount[4096];     /* cgroup v2 mount point */
-	char cg_rel[4096];    /* <cgroup_root>/user-<UID> */
-	char cg_dir[8200];    /* mount + cg_rel */
-	char pin_dir[4200];   /* <bpffs>/user-<UID> */
+	char mount[4096];      /* cgroup v2 mount point */
+	char cg_rel[4096];     /* <cgroup_root>/user-<UID> */
+	char cg_dir[8200];     /* mount + cg_rel */
+	char pin_dir[4200];    /* <bpffs>/user-<UID> */
 	char shared_dir[4200]; /* <bpffs>/shared */
 };
 
@@ -144,7 +144,7 @@ static int resolve_user(const struct cgbpf_settings *s, const char *user, struct
 	if (r < 0)
 		return r;
 	r = policy_names_groups(*policy) ? user_lookup(user, rec, err)
-					   : user_lookup_no_groups(user, rec, err);
+					 : user_lookup_no_groups(user, rec, err);
 	if (r < 0)
 		goto fail;
 	ui = user_record_info(rec);
@@ -203,8 +203,8 @@ static int anchor_ensure(const struct sandbox *sb, struct cgbpf_error *err)
 			continue;
 		r = filter_compile((enum cgbpf_hook)h, NULL, 0, "(anchor)", &img, err);
 		if (r == 0)
-			r = shared_entry_dir(sb->shared_dir, ATT_FILTER, filter_image_id(img),
-					     sdir, sizeof(sdir));
+			r = shared_entry_dir(sb->shared_dir, ATT_FILTER, filter_image_id(img), sdir,
+					     sizeof(sdir));
 		if (r == 0)
 			r = filter_get_shared(img, sdir, &prog_fd, err);
 		if (r == 0)
@@ -231,7 +231,7 @@ static void new_links_undo(struct new_links *nl)
 		free(nl->pins[i]);
 	}
 	free(nl->pins);
-	*nl = (struct new_links){0};
+	*nl = (struct new_links){ 0 };
 }
 
 static void new_links_forget(struct new_links *nl)
@@ -239,7 +239,7 @@ static void new_links_forget(struct new_links *nl)
 	for (size_t i = 0; i < nl->n; i++)
 		free(nl->pins[i]);
 	free(nl->pins);
-	*nl = (struct new_links){0};
+	*nl = (struct new_links){ 0 };
 }
 
 /*
@@ -267,7 +267,7 @@ static int sandbox_attach_wanted(const struct sandbox *sb, struct ledger *l,
 	r = bpffs_mkdir(sb->shared_dir, err);
 	for (size_t i = 0; i < ws->n && r == 0; i++) {
 		const struct want_attach *w = &ws->v[i];
-		struct ledger_attach a = {.hook = w->hook, .kind = w->kind};
+		struct ledger_attach a = { .hook = w->hook, .kind = w->kind };
 		char name[64], pin[4300], **np;
 		bool have = false;
 		int prog_fd = -1;
@@ -414,7 +414,7 @@ static void describe_hooks(const struct ledger *l, char *buf, size_t size)
 static void move_back(const struct sandbox *sb, pid_t pid, const char *origin)
 {
 	char dir[8200], *slash;
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 
 	snprintf(dir, sizeof(dir), "%s%s", sb->mount, origin && origin[0] == '/' ? origin : "/");
 	for (;;) {
@@ -445,14 +445,14 @@ int session_open(const struct cgbpf_settings *s, const struct session_info *si, 
 		 struct session_key *key, struct cgbpf_error *err)
 {
 	struct policy *policy = NULL;
-	struct user_record rec = {0};
-	struct resolved_policy rp = {0};
-	struct want_set ws = {0};
+	struct user_record rec = { 0 };
+	struct resolved_policy rp = { 0 };
+	struct want_set ws = { 0 };
 	struct sandbox sb;
 	struct ledger_file lf = LEDGER_FILE_INIT;
-	struct ledger l = {0};
-	struct new_links nl = {0};
-	struct ledger_session ses = {0};
+	struct ledger l = { 0 };
+	struct new_links nl = { 0 };
+	struct ledger_session ses = { 0 };
 	_cleanup_free_ bool *stale = NULL;
 	_cleanup_close_ int cg_fd = -1;
 	bool exists = false, cg_created = false, moved = false, pin_dir_created = false;
@@ -628,8 +628,9 @@ static int sandbox_settle(const struct sandbox *sb, struct ledger *l, struct led
 	}
 	if (n > 0 || n == -ETIMEDOUT) {
 		/* on_logout=keep: they stay sandboxed until they exit. */
-		cgbpf_log(LOG_INFO, "last session of uid %" PRIu32 " closed; %s keeps running "
-				    "processes sandboxed",
+		cgbpf_log(LOG_INFO,
+			  "last session of uid %" PRIu32 " closed; %s keeps running "
+			  "processes sandboxed",
 			  sb->uid, sb->cg_dir);
 		return ledger_file_write(lf, l, err);
 	}
@@ -640,10 +641,10 @@ static int sandbox_settle(const struct sandbox *sb, struct ledger *l, struct led
 int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 		  const struct session_key *key, bool *had_sandbox, struct cgbpf_error *err)
 {
-	struct user_record rec = {0};
+	struct user_record rec = { 0 };
 	struct sandbox sb;
 	struct ledger_file lf = LEDGER_FILE_INIT;
-	struct ledger l = {0};
+	struct ledger l = { 0 };
 	struct session_key own;
 	char cg[4096];
 	bool exists = false, removed = false;
@@ -729,7 +730,7 @@ int sandbox_gc(const struct cgbpf_settings *s, uint32_t uid, enum gc_outcome *ou
 {
 	struct sandbox sb;
 	struct ledger_file lf = LEDGER_FILE_INIT;
-	struct ledger l = {0};
+	struct ledger l = { 0 };
 	bool exists = false, removed = false;
 	int r;
 
@@ -769,13 +770,13 @@ int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
 		   struct cgbpf_error *err)
 {
 	struct policy *policy = NULL;
-	struct user_record rec = {0};
-	struct resolved_policy rp = {0};
-	struct want_set ws = {0};
+	struct user_record rec = { 0 };
+	struct resolved_policy rp = { 0 };
+	struct want_set ws = { 0 };
 	struct sandbox sb;
 	struct ledger_file lf = LEDGER_FILE_INIT;
-	struct ledger l = {0};
-	struct new_links nl = {0};
+	struct ledger l = { 0 };
+	struct new_links nl = { 0 };
 	_cleanup_free_ bool *stale = NULL;
 	_cleanup_close_ int cg_fd = -1;
 	bool exists = false;

@@ -52,7 +52,7 @@ static int fill_groups(struct user_record *u, gid_t gid)
 static int from_passwd(const struct passwd *pw, bool groups, struct user_record *out,
 		       struct cgbpf_error *err)
 {
-	struct user_record u = {0};
+	struct user_record u = { 0 };
 	int r = 0;
 
 	u.name = strdup(pw->pw_name);
@@ -115,7 +115,7 @@ void user_record_clear(struct user_record *u)
 		free(u->groups[i]);
 	free(u->groups);
 	free(u->name);
-	*u = (struct user_record){0};
+	*u = (struct user_record){ 0 };
 }
 
 struct user_info user_record_info(const struct user_record *u)

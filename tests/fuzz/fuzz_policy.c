@@ -73,14 +73,14 @@ static void check_plan(const struct resolved_policy *rp)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const alice_groups[] = {"users", "staff", "admins", "g"};
-	static const char *const root_groups[] = {"root"};
+	static const char *const alice_groups[] = { "users", "staff", "admins", "g" };
+	static const char *const root_groups[] = { "root" };
 	static const struct user_info users[] = {
-	    {"alice", 1000, alice_groups, 4},
-	    {"root", 0, root_groups, 1},
-	    {"nobody", 4294967294u, NULL, 0},
+		{ "alice", 1000, alice_groups, 4 },
+		{ "root", 0, root_groups, 1 },
+		{ "nobody", 4294967294u, NULL, 0 },
 	};
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	struct resolved_policy rp;
 	struct policy *p = NULL;
 	unsigned int prev = 0;

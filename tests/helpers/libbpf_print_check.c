@@ -37,7 +37,7 @@ static int null_conv(int n, const struct pam_message **m, struct pam_response **
 
 int main(int argc, char **argv)
 {
-	struct pam_conv conv = {null_conv, NULL};
+	struct pam_conv conv = { null_conv, NULL };
 	pam_handle_t *pamh = NULL;
 	char tmpl[] = "/tmp/cgbpf-print.XXXXXX";
 	libbpf_print_fn_t now;
@@ -67,8 +67,8 @@ int main(int argc, char **argv)
 	dup2(saved_err, 2);
 	now = libbpf_set_print(NULL);
 	size = lseek(fd, 0, SEEK_END);
-	printf("pam_open_session: %s (%d); %ld bytes reached the terminal\n",
-	       pam_strerror(NULL, r), r, size);
+	printf("pam_open_session: %s (%d); %ld bytes reached the terminal\n", pam_strerror(NULL, r),
+	       r, size);
 	if (size > 0) {
 		char buf[512] = "";
 

@@ -109,8 +109,8 @@ static void unlink_if_ours(const char *path, const struct stat *bound)
 
 static bool install_stop_handlers(sigset_t *orig)
 {
-	struct sigaction sa = {.sa_handler = on_stop_signal};
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	sigset_t block;
 
 	sigemptyset(&sa.sa_mask);
@@ -126,7 +126,7 @@ static bool install_stop_handlers(sigset_t *orig)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	static char buf[MAX_RECORD + 1];
 	struct stat bound;
 	sigset_t orig;
@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 		goto unlink;
 
 	while (!stop_signal) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
 		if (ppoll(&pfd, 1, NULL, &orig) < 0) {

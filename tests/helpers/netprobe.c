@@ -33,13 +33,13 @@ enum {
 #define ERR_DEADLINE (-1)
 
 static const char usage_text[] =
-    "usage: netprobe tcp-connect ADDR PORT [TIMEOUT_MS]\n"
-    "       netprobe tcp-listen ADDR PORT [--count N]\n"
-    "       netprobe udp-send ADDR PORT [COUNT] [--from SRCADDR]\n"
-    "       netprobe udp-recv ADDR PORT [--timeout MS] [--expect N]\n"
-    "       netprobe socket inet|inet6|unix stream|dgram|raw [tcp|udp|icmp|icmpv6|NUMBER]\n"
-    "       netprobe as-user UID GID [--cgroup DIR] -- CMD [ARG...]\n"
-    "       netprobe cgroup-of PID|self\n";
+	"usage: netprobe tcp-connect ADDR PORT [TIMEOUT_MS]\n"
+	"       netprobe tcp-listen ADDR PORT [--count N]\n"
+	"       netprobe udp-send ADDR PORT [COUNT] [--from SRCADDR]\n"
+	"       netprobe udp-recv ADDR PORT [--timeout MS] [--expect N]\n"
+	"       netprobe socket inet|inet6|unix stream|dgram|raw [tcp|udp|icmp|icmpv6|NUMBER]\n"
+	"       netprobe as-user UID GID [--cgroup DIR] -- CMD [ARG...]\n"
+	"       netprobe cgroup-of PID|self\n";
 
 static int usage(void)
 {
@@ -79,9 +79,9 @@ static bool parse_sockaddr(const char *addr, const char *port, int socktype,
 			   struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct addrinfo hints = {
-	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-	    .ai_family = AF_UNSPEC,
-	    .ai_socktype = socktype,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = socktype,
 	};
 	struct addrinfo *res = NULL;
 	char host[NI_MAXHOST];
@@ -128,7 +128,7 @@ static long long now_ms(void)
 /* poll() one fd until an event or the deadline; returns >0 ready, 0 timed out, -errno. */
 static int poll_until(int fd, short events, long long deadline)
 {
-	struct pollfd pfd = {.fd = fd, .events = events};
+	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
 		long long left = deadline - now_ms();
@@ -445,23 +445,23 @@ static bool lookup(const struct name_value *table, const char *name, int *value)
 }
 
 static const struct name_value families[] = {
-    {"inet", AF_INET},
-    {"inet6", AF_INET6},
-    {"unix", AF_UNIX},
-    {NULL, 0},
+	{ "inet", AF_INET },
+	{ "inet6", AF_INET6 },
+	{ "unix", AF_UNIX },
+	{ NULL, 0 },
 };
 static const struct name_value types[] = {
-    {"stream", SOCK_STREAM},
-    {"dgram", SOCK_DGRAM},
-    {"raw", SOCK_RAW},
-    {NULL, 0},
+	{ "stream", SOCK_STREAM },
+	{ "dgram", SOCK_DGRAM },
+	{ "raw", SOCK_RAW },
+	{ NULL, 0 },
 };
 static const struct name_value protocols[] = {
-    {"tcp", IPPROTO_TCP},
-    {"udp", IPPROTO_UDP},
-    {"icmp", IPPROTO_ICMP},
-    {"icmpv6", IPPROTO_ICMPV6},
-    {NULL, 0},
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+	{ "icmp", IPPROTO_ICMP },
+	{ "icmpv6", IPPROTO_ICMPV6 },
+	{ NULL, 0 },
 };
 
 static int cmd_socket(int argc, char **argv)
@@ -617,10 +617,10 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*run)(int argc, char **argv);
 	} commands[] = {
-	    {"tcp-connect", cmd_tcp_connect}, {"tcp-listen", cmd_tcp_listen},
-	    {"udp-send", cmd_udp_send},	      {"udp-recv", cmd_udp_recv},
-	    {"socket", cmd_socket},	      {"as-user", cmd_as_user},
-	    {"cgroup-of", cmd_cgroup_of},
+		{ "tcp-connect", cmd_tcp_connect }, { "tcp-listen", cmd_tcp_listen },
+		{ "udp-send", cmd_udp_send },	    { "udp-recv", cmd_udp_recv },
+		{ "socket", cmd_socket },	    { "as-user", cmd_as_user },
+		{ "cgroup-of", cmd_cgroup_of },
 	};
 
 	if (argc < 2)

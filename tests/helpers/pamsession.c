@@ -23,7 +23,7 @@
 enum action { OPEN_CLOSE, OPEN, CLOSE, HOLD, HOLD_FORK };
 
 static const char usage_text[] =
-    "usage: pamsession [-c CONFDIR] SERVICE USER open-close|open|close|hold|hold-fork\n";
+	"usage: pamsession [-c CONFDIR] SERVICE USER open-close|open|close|hold|hold-fork\n";
 
 static volatile sig_atomic_t stop_signal;
 
@@ -77,8 +77,8 @@ static bool note(struct session *s, const char *call, int rc)
 
 static bool install_stop_handlers(void)
 {
-	struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa = { .sa_handler = on_stop_signal, .sa_flags = SA_RESTART };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
@@ -103,7 +103,7 @@ static void wait_for_stop(void)
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &orig);
 	while (!stop_signal) {
-		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 		ssize_t n;
 
 		if (ppoll(&pfd, 1, NULL, &orig) < 0) {
@@ -127,7 +127,7 @@ static void wait_for_stop(void)
  */
 static void run_session_child(void)
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
 	char buf[512];
 	int devnull;
@@ -159,8 +159,9 @@ static bool parse_action(const char *name, enum action *action)
 		const char *name;
 		enum action action;
 	} actions[] = {
-	    {"open-close", OPEN_CLOSE}, {"open", OPEN}, {"close", CLOSE}, {"hold", HOLD},
-	    {"hold-fork", HOLD_FORK},
+		{ "open-close", OPEN_CLOSE }, { "open", OPEN },
+		{ "close", CLOSE },	      { "hold", HOLD },
+		{ "hold-fork", HOLD_FORK },
 	};
 
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
@@ -174,8 +175,8 @@ static bool parse_action(const char *name, enum action *action)
 
 int main(int argc, char **argv)
 {
-	struct pam_conv conv = {.conv = null_conv};
-	struct session s = {.first_failure = PAM_SUCCESS};
+	struct pam_conv conv = { .conv = null_conv };
+	struct session s = { .first_failure = PAM_SUCCESS };
 	const char *confdir = NULL;
 	enum action action;
 	bool internal_error = false;

@@ -10,13 +10,20 @@
 
 static struct ledger sample(void)
 {
-	struct ledger l = {0};
-	struct ledger_attach a = {.hook = HOOK_EGRESS, .kind = ATT_FILTER, .ident = "abc",
-				  .link = "egress-0", .what = "3 rules",
-				  .lines = "2,3,7"};
-	struct ledger_session s = {.pid = 4242, .start_time = 123456789, .opened = 1700000000,
-				   .origin = "/user.slice/a b%c", .service = "sshd",
-				   .tty = NULL, .rhost = "-leading-dash"};
+	struct ledger l = { 0 };
+	struct ledger_attach a = { .hook = HOOK_EGRESS,
+				   .kind = ATT_FILTER,
+				   .ident = "abc",
+				   .link = "egress-0",
+				   .what = "3 rules",
+				   .lines = "2,3,7" };
+	struct ledger_session s = { .pid = 4242,
+				    .start_time = 123456789,
+				    .opened = 1700000000,
+				    .origin = "/user.slice/a b%c",
+				    .service = "sshd",
+				    .tty = NULL,
+				    .rhost = "-leading-dash" };
 
 	l.uid = 1001;
 	l.user = strdup("alice");
@@ -42,8 +49,8 @@ static struct ledger sample(void)
 
 static void test_round_trip(void)
 {
-	struct ledger l = sample(), m = {0};
-	struct cgbpf_error err = {{0}};
+	struct ledger l = sample(), m = { 0 };
+	struct cgbpf_error err = { { 0 } };
 	char *buf = NULL, *buf2 = NULL;
 	size_t len = 0, len2 = 0;
 
@@ -54,7 +61,8 @@ static void test_round_trip(void)
 	CHECK(m.n_att == 2 && m.n_ses == 2);
 	CHECK(m.n_att == 2 && m.att[1].hook == HOOK_SOCK_CREATE && m.att[1].kind == ATT_PROGRAM);
 	CHECK(m.n_att == 2 && !strcmp(m.att[0].lines, "2,3,7") && m.att[1].lines == NULL);
-	CHECK(m.n_att == 2 && !strcmp(m.att[1].ident, "deadbeef:prog") && !strcmp(m.att[1].what, ""));
+	CHECK(m.n_att == 2 && !strcmp(m.att[1].ident, "deadbeef:prog") &&
+	      !strcmp(m.att[1].what, ""));
 	CHECK(m.n_ses == 2 && !strcmp(m.ses[0].origin, "/user.slice/a b%c"));
 	CHECK(m.n_ses == 2 && m.ses[0].tty == NULL && !strcmp(m.ses[0].rhost, "-leading-dash"));
 	CHECK(m.n_ses == 2 && !strcmp(m.ses[1].rhost, "") && m.ses[1].start_time == 123456789);
@@ -82,15 +90,17 @@ static void test_corrupt_refused(void)
 		"pam_cgbpf-ledger 1\nuid 1\n", /* no end, no cgroup */
 		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nnext_link 0\nbogus\nend\n",
 		"pam_cgbpf-ledger 1\nuid x\nuser a\nboot b\ncgroup c 1\nend\n",
-		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nsession 0 1 2 - - - -\nend\n",
-		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nattach nohook filter a b c\nend\n",
+		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nsession 0 1 2 - - - "
+		"-\nend\n",
+		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nattach nohook filter a b "
+		"c\nend\n",
 		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nend\ntrailing\n",
 		"pam_cgbpf-ledger 1\nuid 1\nuser a%0\nboot b\ncgroup c 1\nend\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct cgbpf_error err = {{0}};
-		struct ledger m = {0};
+		struct cgbpf_error err = { { 0 } };
+		struct ledger m = { 0 };
 
 		CHECK(ledger_decode(bad[i], strlen(bad[i]), &m, &err) == -EINVAL);
 		CHECK(m.user == NULL && m.n_ses == 0);
@@ -102,9 +112,9 @@ static void test_corrupt_refused(void)
 static void test_args(void)
 {
 	struct cgbpf_settings s;
-	struct cgbpf_error err = {{0}};
-	const char *good[] = {"config=/etc/x.conf", "cgroup_root=a/b", "bpffs=/sys/fs/bpf/t",
-			      "state_dir=/run/t", "on_logout=kill", "debug"};
+	struct cgbpf_error err = { { 0 } };
+	const char *good[] = { "config=/etc/x.conf", "cgroup_root=a/b", "bpffs=/sys/fs/bpf/t",
+			       "state_dir=/run/t",   "on_logout=kill",	"debug" };
 
 	settings_init(&s);
 	CHECK(!strcmp(s.config, "/etc/security/pam_cgbpf.conf") && s.on_logout == ON_LOGOUT_KEEP);
@@ -112,16 +122,23 @@ static void test_args(void)
 	CHECK(!strcmp(s.cgroup_root, "a/b") && s.on_logout == ON_LOGOUT_KILL && s.debug);
 
 	static const char *const bad[][2] = {
-		{"confg=/x", "confg=/x"},	  {"debgu", "debgu"},
-		{"on_logout=maybe", "maybe"},	  {"cgroup_root=../x", "cgroup_root"},
-		{"cgroup_root=/abs", "cgroup_root"}, {"cgroup_root=.", "cgroup_root"},
-		{"config=rel.conf", "config"},	  {"bpffs=/a//b", "bpffs"},
-		{"state_dir=/a/../b", "state_dir"}, {"state_dir=/", "state_dir"},
-		{"config=", "config="},		  {"=x", "=x"},
-		{"fault=attach:1", "fault"},	  {"bpffs=/a/", "bpffs"},
+		{ "confg=/x", "confg=/x" },
+		{ "debgu", "debgu" },
+		{ "on_logout=maybe", "maybe" },
+		{ "cgroup_root=../x", "cgroup_root" },
+		{ "cgroup_root=/abs", "cgroup_root" },
+		{ "cgroup_root=.", "cgroup_root" },
+		{ "config=rel.conf", "config" },
+		{ "bpffs=/a//b", "bpffs" },
+		{ "state_dir=/a/../b", "state_dir" },
+		{ "state_dir=/", "state_dir" },
+		{ "config=", "config=" },
+		{ "=x", "=x" },
+		{ "fault=attach:1", "fault" },
+		{ "bpffs=/a/", "bpffs" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *argv[1] = {bad[i][0]};
+		const char *argv[1] = { bad[i][0] };
 
 		memset(&err, 0, sizeof(err));
 		settings_init(&s);

@@ -40,7 +40,7 @@ static bool proto_count_is(const struct rule *r, int want)
 
 static bool cidr_is(const struct cidr *c, int family, const char *addr, unsigned int len)
 {
-	uint8_t want[16] = {0};
+	uint8_t want[16] = { 0 };
 
 	if (inet_pton(family, addr, want) != 1)
 		return false;
@@ -62,87 +62,92 @@ struct bad_case {
 	}
 
 static const struct bad_case bad_cases[] = {
-    BAD("alice\n", -EINVAL, 1, "missing hook after 'alice'"),
-    BAD("# comment\n\nalice egress\n", -EINVAL, 3, "missing action after 'egress'"),
-    BAD("alice egress allow\nalice bogus allow\n", -EINVAL, 2, "unknown hook 'bogus'"),
-    BAD("alice Egress allow\n", -EINVAL, 1, "unknown hook 'Egress'"),
-    BAD("\n\n\n\nalice egress permit\n", -EINVAL, 5, "unknown action 'permit'"),
-    BAD("al!ce egress allow\n", -EINVAL, 1, "invalid user name 'al!ce'"),
-    BAD("-alice egress allow\n", -EINVAL, 1, "invalid user name '-alice'"),
-    BAD("a$b egress allow\n", -EINVAL, 1, "invalid user name 'a$b'"),
-    BAD("@ egress allow\n", -EINVAL, 1, "invalid group name '@'"),
-    BAD("#\n@gr%p egress allow\n", -EINVAL, 2, "invalid group name '@gr%p'"),
-    BAD("abcdefghijabcdefghijabcdefghijabc egress allow\n", -EINVAL, 1,
-	"longer than 32 characters"),
-    BAD("x y z\n2000-1000 egress allow\n", -EINVAL, 1, "unknown hook 'y'"),
-    BAD("#\n2000-1000 egress allow\n", -EINVAL, 2, "reversed uid range '2000-1000'"),
-    BAD("4294967295 egress allow\n", -EINVAL, 1, "uid 4294967295 out of range"),
-    BAD("99999999999999999999999 egress allow\n", -EINVAL, 1, "out of range"),
-    BAD("1-2-3 egress allow\n", -EINVAL, 1, "invalid uid range '1-2-3'"),
-    BAD("- egress allow\n", -EINVAL, 1, "invalid uid range '-'"),
-    BAD("* * program /x.o\n", -EINVAL, 1, "program names one hook"),
-    BAD("\n* * pinned /sys/fs/bpf/x\n", -EINVAL, 2, "pinned names one hook"),
-    BAD("* egress program x.o\n", -EINVAL, 1, "program path must be absolute: 'x.o'"),
-    BAD("* egress pinned sys/fs/bpf/x\n", -EINVAL, 1, "pinned path must be absolute"),
-    BAD("* egress program\n", -EINVAL, 1, "program needs a PATH"),
-    BAD("* egress program # /x.o\n", -EINVAL, 1, "program needs a PATH"),
-    BAD("* egress program /x.o:1abc\n", -EINVAL, 1, "program name '1abc' is not a C identifier"),
-    BAD("* egress program /x.o:\n", -EINVAL, 1, "is not a C identifier"),
-    BAD("* egress program /x.o extra\n", -EINVAL, 1, "unexpected 'extra' after the path"),
-    BAD("* egress program /x.o daddr=1.2.3.4\n", -EINVAL, 1, "program takes no matchers"),
-    BAD("* egress pinned /p dport=22\n", -EINVAL, 1, "pinned takes no matchers"),
-    BAD("* egress none extra\n", -EINVAL, 1, "unexpected 'extra' after none"),
-    BAD("* egress none proto=tcp\n", -EINVAL, 1, "none takes no matchers"),
-    BAD("* egress allow foo=1\n", -EINVAL, 1, "unknown matcher 'foo='"),
-    BAD("* egress allow =1\n", -EINVAL, 1, "unknown matcher '='"),
-    BAD("* egress allow junk\n", -EINVAL, 1, "unexpected 'junk' (expected key=value)"),
-    BAD("* egress allow daddr=\n", -EINVAL, 1, "daddr=: empty list"),
-    BAD("* egress allow daddr=1.2.3.4,\n", -EINVAL, 1, "daddr=: empty list element"),
-    BAD("* egress allow daddr=,1.2.3.4\n", -EINVAL, 1, "daddr=: empty list element"),
-    BAD("* egress allow dport=22,,23\n", -EINVAL, 1, "dport=: empty list element"),
-    BAD("* egress allow daddr=1.2.3.4 daddr=1.2.3.5\n", -EINVAL, 1, "matcher daddr= given twice"),
-    BAD("* sock_create allow daddr=1.2.3.4\n", -EINVAL, 1,
-	"matcher daddr= does not apply to hook sock_create"),
-    BAD("* * allow daddr=1.2.3.4\n", -EINVAL, 1,
-	"matcher daddr= does not apply to hook sock_create"),
-    BAD("* sock_create deny sport=1\n", -EINVAL, 1, "matcher sport= does not apply"),
-    BAD("* egress allow family=inet\n", -EINVAL, 1,
-	"matcher family= does not apply to hook egress"),
-    BAD("* * deny type=raw\n", -EINVAL, 1, "matcher type= does not apply to hook ingress"),
-    BAD("* egress allow daddr=10.0.0.1/8\n", -EINVAL, 1,
-	"host bits set in '10.0.0.1/8' (did you mean 10.0.0.0/8?)"),
-    BAD("* egress allow saddr=2001:db8::1/32\n", -EINVAL, 1,
-	"saddr=: host bits set in '2001:db8::1/32' (did you mean 2001:db8::/32?)"),
-    BAD("* egress allow daddr=1.2.3.4/33\n", -EINVAL, 1, "prefix length 33 out of range"),
-    BAD("* egress allow daddr=::1/129\n", -EINVAL, 1, "prefix length 129 out of range"),
-    BAD("* egress allow daddr=1.2.3/24\n", -EINVAL, 1, "daddr=: invalid address '1.2.3/24'"),
-    BAD("* egress allow daddr=1.2.3.4/\n", -EINVAL, 1, "invalid prefix length"),
-    BAD("* egress allow daddr=1.2.3.4/x\n", -EINVAL, 1, "invalid prefix length"),
-    BAD("* egress allow daddr=1.2.3.4/-1\n", -EINVAL, 1, "invalid prefix length"),
-    BAD("* egress allow daddr=fe80::1%eth0\n", -EINVAL, 1, "invalid address"),
-    BAD("* egress allow daddr=example.com\n", -EINVAL, 1, "invalid address 'example.com'"),
-    BAD("* egress allow dport=65536\n", -EINVAL, 1, "dport=: invalid port or range '65536'"),
-    BAD("* egress allow sport=2000-1000\n", -EINVAL, 1, "sport=: reversed port range '2000-1000'"),
-    BAD("* egress allow dport=1-\n", -EINVAL, 1, "invalid port or range '1-'"),
-    BAD("* egress allow dport=http\n", -EINVAL, 1, "invalid port or range 'http'"),
-    BAD("* egress allow dport=+22\n", -EINVAL, 1, "invalid port or range '+22'"),
-    BAD("* egress allow proto=sctpx\n", -EINVAL, 1, "unknown protocol 'sctpx'"),
-    BAD("* egress allow proto=256\n", -EINVAL, 1, "unknown protocol '256'"),
-    BAD("* egress allow proto=TCP\n", -EINVAL, 1, "unknown protocol 'TCP'"),
-    BAD("* sock_create allow family=ipx\n", -EINVAL, 1, "unknown family 'ipx'"),
-    BAD("* sock_create allow type=seqpacket\n", -EINVAL, 1, "unknown type 'seqpacket'"),
-    BAD("alice * none\nalice egress allow\n", -EINVAL, 2,
-	"none mixed with other rules for alice egress (line 1)"),
-    BAD("@g egress deny\n#\n@g * none\n", -EINVAL, 3,
-	"none mixed with other rules for @g egress (line 1)"),
-    BAD("1000-1999 sock_create program /x.o\n1000-1999 sock_create none\n", -EINVAL, 2,
-	"none mixed with other rules for 1000-1999 sock_create (line 1)"),
-    BAD("1000 egress none\nbob egress deny\n1000-1000 egress allow\n", -EINVAL, 3,
-	"none mixed with other rules for 1000-1000 egress (line 1)"),
-    BAD("alice egress allow\n* egress allow daddr=bad # x\n", -EINVAL, 2, "invalid address 'bad'"),
-    BAD("alice\tegress\tallow\tdport=22\r\n* egress frob\r\n", -EINVAL, 2, "unknown action 'frob'"),
-    BAD("alice egress allow\n\n* eg\0ress deny\n", -EINVAL, 3, "NUL byte"),
-    BAD("* egress allow # \0 in a comment\n", -EINVAL, 1, "NUL byte"),
+	BAD("alice\n", -EINVAL, 1, "missing hook after 'alice'"),
+	BAD("# comment\n\nalice egress\n", -EINVAL, 3, "missing action after 'egress'"),
+	BAD("alice egress allow\nalice bogus allow\n", -EINVAL, 2, "unknown hook 'bogus'"),
+	BAD("alice Egress allow\n", -EINVAL, 1, "unknown hook 'Egress'"),
+	BAD("\n\n\n\nalice egress permit\n", -EINVAL, 5, "unknown action 'permit'"),
+	BAD("al!ce egress allow\n", -EINVAL, 1, "invalid user name 'al!ce'"),
+	BAD("-alice egress allow\n", -EINVAL, 1, "invalid user name '-alice'"),
+	BAD("a$b egress allow\n", -EINVAL, 1, "invalid user name 'a$b'"),
+	BAD("@ egress allow\n", -EINVAL, 1, "invalid group name '@'"),
+	BAD("#\n@gr%p egress allow\n", -EINVAL, 2, "invalid group name '@gr%p'"),
+	BAD("abcdefghijabcdefghijabcdefghijabc egress allow\n", -EINVAL, 1,
+	    "longer than 32 characters"),
+	BAD("x y z\n2000-1000 egress allow\n", -EINVAL, 1, "unknown hook 'y'"),
+	BAD("#\n2000-1000 egress allow\n", -EINVAL, 2, "reversed uid range '2000-1000'"),
+	BAD("4294967295 egress allow\n", -EINVAL, 1, "uid 4294967295 out of range"),
+	BAD("99999999999999999999999 egress allow\n", -EINVAL, 1, "out of range"),
+	BAD("1-2-3 egress allow\n", -EINVAL, 1, "invalid uid range '1-2-3'"),
+	BAD("- egress allow\n", -EINVAL, 1, "invalid uid range '-'"),
+	BAD("* * program /x.o\n", -EINVAL, 1, "program names one hook"),
+	BAD("\n* * pinned /sys/fs/bpf/x\n", -EINVAL, 2, "pinned names one hook"),
+	BAD("* egress program x.o\n", -EINVAL, 1, "program path must be absolute: 'x.o'"),
+	BAD("* egress pinned sys/fs/bpf/x\n", -EINVAL, 1, "pinned path must be absolute"),
+	BAD("* egress program\n", -EINVAL, 1, "program needs a PATH"),
+	BAD("* egress program # /x.o\n", -EINVAL, 1, "program needs a PATH"),
+	BAD("* egress program /x.o:1abc\n", -EINVAL, 1,
+	    "program name '1abc' is not a C identifier"),
+	BAD("* egress program /x.o:\n", -EINVAL, 1, "is not a C identifier"),
+	BAD("* egress program /x.o extra\n", -EINVAL, 1, "unexpected 'extra' after the path"),
+	BAD("* egress program /x.o daddr=1.2.3.4\n", -EINVAL, 1, "program takes no matchers"),
+	BAD("* egress pinned /p dport=22\n", -EINVAL, 1, "pinned takes no matchers"),
+	BAD("* egress none extra\n", -EINVAL, 1, "unexpected 'extra' after none"),
+	BAD("* egress none proto=tcp\n", -EINVAL, 1, "none takes no matchers"),
+	BAD("* egress allow foo=1\n", -EINVAL, 1, "unknown matcher 'foo='"),
+	BAD("* egress allow =1\n", -EINVAL, 1, "unknown matcher '='"),
+	BAD("* egress allow junk\n", -EINVAL, 1, "unexpected 'junk' (expected key=value)"),
+	BAD("* egress allow daddr=\n", -EINVAL, 1, "daddr=: empty list"),
+	BAD("* egress allow daddr=1.2.3.4,\n", -EINVAL, 1, "daddr=: empty list element"),
+	BAD("* egress allow daddr=,1.2.3.4\n", -EINVAL, 1, "daddr=: empty list element"),
+	BAD("* egress allow dport=22,,23\n", -EINVAL, 1, "dport=: empty list element"),
+	BAD("* egress allow daddr=1.2.3.4 daddr=1.2.3.5\n", -EINVAL, 1,
+	    "matcher daddr= given twice"),
+	BAD("* sock_create allow daddr=1.2.3.4\n", -EINVAL, 1,
+	    "matcher daddr= does not apply to hook sock_create"),
+	BAD("* * allow daddr=1.2.3.4\n", -EINVAL, 1,
+	    "matcher daddr= does not apply to hook sock_create"),
+	BAD("* sock_create deny sport=1\n", -EINVAL, 1, "matcher sport= does not apply"),
+	BAD("* egress allow family=inet\n", -EINVAL, 1,
+	    "matcher family= does not apply to hook egress"),
+	BAD("* * deny type=raw\n", -EINVAL, 1, "matcher type= does not apply to hook ingress"),
+	BAD("* egress allow daddr=10.0.0.1/8\n", -EINVAL, 1,
+	    "host bits set in '10.0.0.1/8' (did you mean 10.0.0.0/8?)"),
+	BAD("* egress allow saddr=2001:db8::1/32\n", -EINVAL, 1,
+	    "saddr=: host bits set in '2001:db8::1/32' (did you mean 2001:db8::/32?)"),
+	BAD("* egress allow daddr=1.2.3.4/33\n", -EINVAL, 1, "prefix length 33 out of range"),
+	BAD("* egress allow daddr=::1/129\n", -EINVAL, 1, "prefix length 129 out of range"),
+	BAD("* egress allow daddr=1.2.3/24\n", -EINVAL, 1, "daddr=: invalid address '1.2.3/24'"),
+	BAD("* egress allow daddr=1.2.3.4/\n", -EINVAL, 1, "invalid prefix length"),
+	BAD("* egress allow daddr=1.2.3.4/x\n", -EINVAL, 1, "invalid prefix length"),
+	BAD("* egress allow daddr=1.2.3.4/-1\n", -EINVAL, 1, "invalid prefix length"),
+	BAD("* egress allow daddr=fe80::1%eth0\n", -EINVAL, 1, "invalid address"),
+	BAD("* egress allow daddr=example.com\n", -EINVAL, 1, "invalid address 'example.com'"),
+	BAD("* egress allow dport=65536\n", -EINVAL, 1, "dport=: invalid port or range '65536'"),
+	BAD("* egress allow sport=2000-1000\n", -EINVAL, 1,
+	    "sport=: reversed port range '2000-1000'"),
+	BAD("* egress allow dport=1-\n", -EINVAL, 1, "invalid port or range '1-'"),
+	BAD("* egress allow dport=http\n", -EINVAL, 1, "invalid port or range 'http'"),
+	BAD("* egress allow dport=+22\n", -EINVAL, 1, "invalid port or range '+22'"),
+	BAD("* egress allow proto=sctpx\n", -EINVAL, 1, "unknown protocol 'sctpx'"),
+	BAD("* egress allow proto=256\n", -EINVAL, 1, "unknown protocol '256'"),
+	BAD("* egress allow proto=TCP\n", -EINVAL, 1, "unknown protocol 'TCP'"),
+	BAD("* sock_create allow family=ipx\n", -EINVAL, 1, "unknown family 'ipx'"),
+	BAD("* sock_create allow type=seqpacket\n", -EINVAL, 1, "unknown type 'seqpacket'"),
+	BAD("alice * none\nalice egress allow\n", -EINVAL, 2,
+	    "none mixed with other rules for alice egress (line 1)"),
+	BAD("@g egress deny\n#\n@g * none\n", -EINVAL, 3,
+	    "none mixed with other rules for @g egress (line 1)"),
+	BAD("1000-1999 sock_create program /x.o\n1000-1999 sock_create none\n", -EINVAL, 2,
+	    "none mixed with other rules for 1000-1999 sock_create (line 1)"),
+	BAD("1000 egress none\nbob egress deny\n1000-1000 egress allow\n", -EINVAL, 3,
+	    "none mixed with other rules for 1000-1000 egress (line 1)"),
+	BAD("alice egress allow\n* egress allow daddr=bad # x\n", -EINVAL, 2,
+	    "invalid address 'bad'"),
+	BAD("alice\tegress\tallow\tdport=22\r\n* egress frob\r\n", -EINVAL, 2,
+	    "unknown action 'frob'"),
+	BAD("alice egress allow\n\n* eg\0ress deny\n", -EINVAL, 3, "NUL byte"),
+	BAD("* egress allow # \0 in a comment\n", -EINVAL, 1, "NUL byte"),
 };
 
 static void test_bad_lines(void)
@@ -199,23 +204,23 @@ static void test_overlong_line(void)
 }
 
 static const char good_policy[] =
-    "# A policy exercising every field.\n"
-    "\n"
-    "alice   egress  allow daddr=10.0.0.0/8,192.168.1.1,::1,2001:db8::/32 saddr=0.0.0.0/0 "
-    "dport=22,443,8000-8080 sport=1024-65535 proto=tcp,udp,icmp,icmpv6,132 # trailing\n"
-    "\t@admins ingress deny   \n"
-    "1000-1999 sock_create deny family=inet,inet6 type=stream,dgram,raw proto=0,255\n"
-    "2000- * none\n"
-    "-999 egress deny\n"
-    "42 ingress pinned /sys/fs/bpf/x:y\n"
-    "* egress program /etc/security/pam_cgbpf.d/a.bpf.o:ingress_filter\n"
-    "* ingress program /etc/x:y/a.bpf.o\n"
-    "svc$ sock_create allow proto=6\r\n"
-    "_x.y-z egress deny#no space before the comment\n"
-    "0 * allow proto=1\n"
-    "4294967294 ingress allow\n"
-    "   # indented comment\n"
-    "@g.1 * deny proto=17";
+	"# A policy exercising every field.\n"
+	"\n"
+	"alice   egress  allow daddr=10.0.0.0/8,192.168.1.1,::1,2001:db8::/32 saddr=0.0.0.0/0 "
+	"dport=22,443,8000-8080 sport=1024-65535 proto=tcp,udp,icmp,icmpv6,132 # trailing\n"
+	"\t@admins ingress deny   \n"
+	"1000-1999 sock_create deny family=inet,inet6 type=stream,dgram,raw proto=0,255\n"
+	"2000- * none\n"
+	"-999 egress deny\n"
+	"42 ingress pinned /sys/fs/bpf/x:y\n"
+	"* egress program /etc/security/pam_cgbpf.d/a.bpf.o:ingress_filter\n"
+	"* ingress program /etc/x:y/a.bpf.o\n"
+	"svc$ sock_create allow proto=6\r\n"
+	"_x.y-z egress deny#no space before the comment\n"
+	"0 * allow proto=1\n"
+	"4294967294 ingress allow\n"
+	"   # indented comment\n"
+	"@g.1 * deny proto=17";
 
 static void test_every_field(void)
 {
@@ -373,20 +378,20 @@ out:
 static void test_accepted_oddities(void)
 {
 	static const char *const ok[] = {
-	    "",
-	    "\n\n",
-	    "# only a comment",
-	    "alice egress allow", /* no final newline */
-	    "alice egress allow\r\n",
-	    "alice * none\nalice egress none\n", /* none twice says the same thing */
-	    "alice * none\nbob egress allow\n@alice egress allow\n1000 egress deny\n",
-	    "* egress allow dport=0,65535,0-65535",
-	    "* egress allow daddr=0.0.0.0/0,::/0,1.2.3.4/32,::/128",
-	    "* egress allow dport=22,22",
-	    "* egress allow proto=0",
-	    "* egress program /a.o:_x1\n* egress program /a.o:_x1\n",
-	    "alice egress allow#comment",
-	    "* egress program /dir/a.o # program's comment",
+		"",
+		"\n\n",
+		"# only a comment",
+		"alice egress allow", /* no final newline */
+		"alice egress allow\r\n",
+		"alice * none\nalice egress none\n", /* none twice says the same thing */
+		"alice * none\nbob egress allow\n@alice egress allow\n1000 egress deny\n",
+		"* egress allow dport=0,65535,0-65535",
+		"* egress allow daddr=0.0.0.0/0,::/0,1.2.3.4/32,::/128",
+		"* egress allow dport=22,22",
+		"* egress allow proto=0",
+		"* egress program /a.o:_x1\n* egress program /a.o:_x1\n",
+		"alice egress allow#comment",
+		"* egress program /dir/a.o # program's comment",
 	};
 	struct cgbpf_error err;
 	struct policy *p;
@@ -456,7 +461,7 @@ __attribute__((format(printf, 2, 3))) static void text_add(struct text *t, const
 
 static void test_rules_per_hook_limit(void)
 {
-	struct text t = {0};
+	struct text t = { 0 };
 	struct cgbpf_error err;
 	struct policy *p;
 	int i;
@@ -513,7 +518,7 @@ static void prefix_policy(struct text *t, int extra)
 
 static void test_prefix_limit(void)
 {
-	struct text t = {0};
+	struct text t = { 0 };
 	struct cgbpf_error err;
 	struct policy *p;
 	size_t i, total = 0;

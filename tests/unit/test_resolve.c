@@ -10,7 +10,7 @@
 
 static struct policy *load(const char *text)
 {
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	struct policy *p = NULL;
 
 	if (policy_parse(text, strlen(text), "r.conf", &p, &err) < 0)
@@ -23,7 +23,7 @@ static int resolve(const struct policy *p, const char *name, uint32_t uid,
 		   const char *const *groups, size_t n_groups, struct resolved_policy *rp,
 		   struct cgbpf_error *err)
 {
-	struct user_info u = {.name = name, .uid = uid, .groups = groups, .n_groups = n_groups};
+	struct user_info u = { .name = name, .uid = uid, .groups = groups, .n_groups = n_groups };
 
 	memset(err, 0, sizeof(*err));
 	return policy_resolve(p, &u, rp, err);
@@ -71,10 +71,10 @@ static const char order_policy[] = "*         egress      deny\n"		/* 1 */
 /* User beats group beats uid range beats *, for each hook on its own. */
 static void test_class_order(void)
 {
-	const char *alice_groups[] = {"users", "staff"};
-	const char *bob_groups[] = {"users"};
-	const char *carol_groups[] = {"staff"};
-	const char *root_groups[] = {"root"};
+	const char *alice_groups[] = { "users", "staff" };
+	const char *bob_groups[] = { "users" };
+	const char *carol_groups[] = { "staff" };
+	const char *root_groups[] = { "root" };
 	struct policy *p = load(order_policy);
 	struct resolved_policy rp;
 	struct cgbpf_error err;
@@ -120,7 +120,7 @@ static void test_class_order(void)
 /* Within the deciding class: file order, filter rules and programs apart, several groups merged. */
 static void test_file_order_and_split(void)
 {
-	const char *groups[] = {"a", "b", "c"};
+	const char *groups[] = { "a", "b", "c" };
 	struct policy *p = load("alice egress allow daddr=1.1.1.1\n"  /* 1 */
 				"alice egress program /a.o\n"	      /* 2 */
 				"alice egress deny\n"		      /* 3 */
@@ -165,7 +165,7 @@ static void test_file_order_and_split(void)
 static void test_no_match(void)
 {
 	struct policy *p = load("ghost * deny\n@ghosts * deny\n2000-2999 * deny\n");
-	const char *groups[] = {"users"};
+	const char *groups[] = { "users" };
 	struct resolved_policy rp;
 	struct cgbpf_error err;
 	int h;
@@ -198,7 +198,7 @@ static void test_no_match(void)
 
 static void test_none(void)
 {
-	const char *admins[] = {"admins"};
+	const char *admins[] = { "admins" };
 	struct policy *p = load("root * none\n"
 				"@admins egress none\n"
 				"* egress deny\n"
@@ -237,7 +237,7 @@ static void test_none(void)
 /* The parser cannot see these: they mix only for a user in both groups or both ranges. */
 static void test_none_mixed(void)
 {
-	const char *ab[] = {"a", "b"}, *a[] = {"a"}, *ba[] = {"b", "a"};
+	const char *ab[] = { "a", "b" }, *a[] = { "a" }, *ba[] = { "b", "a" };
 	struct policy *p = load("@a egress none\n"
 				"@b egress allow\n"
 				"@c egress none\n"
@@ -282,7 +282,7 @@ static void test_none_mixed(void)
 	CHECK(strcmp(err.msg, "r.conf:3: none mixed with other rules for hook egress (line 1)") ==
 	      0);
 	{
-		const char *ac[] = {"a", "c"};
+		const char *ac[] = { "a", "c" };
 
 		CHECK(resolve(p, "u", 5000, ac, 2, &rp, &err) == 0);
 		CHECK(rp.hook[HOOK_EGRESS].none && rp.hook[HOOK_EGRESS].decided_by == CLASS_GROUP);
@@ -294,7 +294,7 @@ static void test_none_mixed(void)
 /* The parser caps each group's list; two groups together can still exceed it. */
 static void test_filter_limit(void)
 {
-	const char *ab[] = {"a", "b"}, *a[] = {"a"};
+	const char *ab[] = { "a", "b" }, *a[] = { "a" };
 	size_t cap = 64 << 10, o = 0;
 	char *text = malloc(cap);
 	struct resolved_policy rp;

@@ -64,7 +64,7 @@ static int count_fds(void)
 /* Expects a refusal: @ret, *buf NULL, and a message naming @path that contains @needle. */
 static void expect_refused(const char *path, size_t max, int ret, const char *needle)
 {
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	char *buf = (char *)&err;
 	size_t len = 99;
 
@@ -76,7 +76,7 @@ static void expect_refused(const char *path, size_t max, int ret, const char *ne
 
 static void test_accepted(void)
 {
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	char *buf = NULL, path[512];
 	size_t len = 0;
 
@@ -109,7 +109,7 @@ static void test_accepted(void)
 /* A sticky world-writable directory (a /tmp) may hold root's file. */
 static void test_sticky_dir(void)
 {
-	struct cgbpf_error err = {{0}};
+	struct cgbpf_error err = { { 0 } };
 	char *buf = NULL;
 	size_t len = 0;
 
