@@ -48,7 +48,8 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps deps-if-needed check demo install uninstall bench tests fault clean help format fuzz
+.PHONY: all deps deps-if-needed check demo install uninstall bench tests unit-tests clean help \
+	format fuzz
 
 all: $(BUILD)/pam_cgbpf.so $(BUILD)/cgbpfctl
 
@@ -136,9 +137,13 @@ tests: all $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF_OBJS) $(BUILD)/tests/pam_cgbpf
 	$(BENCH_BINS)
 
 # ---- the targets of INTERFACE.md §1 -----------------------------------------------------------
+# The unit tests run twice: as built, and built with ASan and UBSan (build/san).
 check: deps-if-needed
 	@$(MAKE) --no-print-directory tests
-	@bash tests/run.sh
+	@$(MAKE) --no-print-directory SAN=1 unit-tests
+	@SAN_BUILD=build/san bash tests/run.sh
+
+unit-tests: $(UNIT_BINS)
 
 demo: deps-if-needed
 	@$(MAKE) --no-print-directory all $(HELPER_BINS)

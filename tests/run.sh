@@ -37,6 +37,13 @@ run_suite() {
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] && run_suite "$(basename "$t")" "$t"
 done
+# The same unit tests built with AddressSanitizer and UBSan, when make check built them.
+if [ -n "${SAN_BUILD:-}" ]; then
+	for t in "$SAN_BUILD"/tests/test_*; do
+		[ -x "$t" ] && run_suite "$(basename "$t") (ASan+UBSan)" \
+			env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$t"
+	done
+fi
 for t in tests/pam/*.sh tests/sshd/*.sh tests/ctl/*.sh; do
 	case $t in *-lib.sh) continue ;; esac
 	[ -f "$t" ] && run_suite "$t" bash "$t"
