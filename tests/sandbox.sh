@@ -108,3 +108,24 @@ root_in_sandbox() {
 	shift
 	"$NETPROBE" as-user 0 0 --cgroup "$(cg_of "$uid")" -- "$@"
 }
+
+# ctl ARGS...: cgbpfctl with the suite's settings; sets RC, OUT and ERR.
+ctl() {
+	"${CTL[@]}" "$@" >"$SCRATCH/ctl.out" 2>"$SCRATCH/ctl.err"
+	RC=$?
+	OUT=$(cat "$SCRATCH/ctl.out")
+	ERR=$(cat "$SCRATCH/ctl.err")
+}
+
+# verdict NAME OK [WHY]: one PASS or FAIL line, showing cgbpfctl's output on failure.
+verdict() {
+	if [ "$2" = 1 ]; then
+		pass "$1"
+	else
+		fail "$1" "${3:-} (exit ${RC:-?})"
+		{ printf '%s\n' "$OUT" | sed 's/^/    out| /'; printf '%s\n' "$ERR" | sed 's/^/    err| /'; } | tail -n 40
+	fi
+}
+
+# has REGEX TEXT: an extended regex matches a line of TEXT.
+has() { grep -Eq -- "$1" <<<"$2"; }

@@ -8,25 +8,7 @@ need_root
 sandbox_setup
 [ -x "$CGBPFCTL" ] || die "cgbpfctl is built" "$CGBPFCTL is missing"
 
-# ctl ARGS...: cgbpfctl with the suite's settings; sets RC, OUT and ERR.
-ctl() {
-	"${CTL[@]}" "$@" >"$SCRATCH/ctl.out" 2>"$SCRATCH/ctl.err"
-	RC=$?
-	OUT=$(cat "$SCRATCH/ctl.out")
-	ERR=$(cat "$SCRATCH/ctl.err")
-}
-
-# verdict NAME OK [WHY]: one PASS or FAIL line, showing cgbpfctl's output on failure.
-verdict() {
-	if [ "$2" = 1 ]; then
-		pass "$1"
-	else
-		fail "$1" "${3:-} (exit $RC)"
-		{ printf '%s\n' "$OUT" | sed 's/^/    out| /'; printf '%s\n' "$ERR" | sed 's/^/    err| /'; } | tail -n 30
-	fi
-}
-
-has() { grep -Eq -- "$1" <<<"$2"; }
+# ctl, verdict and has come from tests/sandbox.sh.
 
 OBJDIR=$(tmpdir_root)
 install -m 0644 "$TEST_BPF/deny_port.bpf.o" "$OBJDIR/deny_port.bpf.o"

@@ -22,24 +22,7 @@ policy "* egress allow daddr=127.0.0.2" \
 	"* egress deny daddr=127.0.0.3" \
 	"* sock_create deny type=raw"
 
-# ctl ARGS...: sets RC, OUT and ERR.
-ctl() {
-	"${CTL[@]}" "$@" >"$SCRATCH/ctl.out" 2>"$SCRATCH/ctl.err"
-	RC=$?
-	OUT=$(cat "$SCRATCH/ctl.out")
-	ERR=$(cat "$SCRATCH/ctl.err")
-}
-
-verdict() {
-	if [ "$2" = 1 ]; then
-		pass "$1"
-	else
-		fail "$1" "${3:-} (exit ${RC:-?})"
-		{ printf '%s\n' "$OUT" | sed 's/^/    out| /'; printf '%s\n' "$ERR" | sed 's/^/    err| /'; } | tail -n 40
-	fi
-}
-
-has() { grep -Eq -- "$1" <<<"$2"; }
+# ctl, verdict and has come from tests/sandbox.sh.
 
 # status_json FILE: cgbpfctl status --json into FILE; fails unless it exits 0 and parses.
 status_json() {
