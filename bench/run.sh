@@ -47,11 +47,11 @@ bg_start "$SCRATCH/iperf.out" 'Server listening' iperf3 -s --forceflush -p "$IPE
 	die "iperf3 server" "$(cat "$SCRATCH/iperf.out")"
 SECS=${BENCH_SECONDS:-3}
 tcp_gbps() {
-	"$@" iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t "$SECS" -J 2>/dev/null |
+	"$@" iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -A 0,1 -t "$SECS" -J 2>/dev/null |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))'
 }
 udp_kpps() {
-	"$@" iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -u -b 0 -l 64 -t "$SECS" -J 2>/dev/null |
+	"$@" iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -A 0,1 -u -b 0 -l 64 -t "$SECS" -J 2>/dev/null |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; print("%.0f" % (s["packets"]/s["seconds"]/1e3))'
 }
 med() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
