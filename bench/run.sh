@@ -66,8 +66,8 @@ for ((r = 0; r < RUNS; r++)); do
 	t_sb+=("$(tcp_gbps sandboxed)")
 	u_plain+=("$(udp_kpps plain)")
 	u_sb+=("$(udp_kpps sandboxed)")
-	s_plain+=("$(plain "$BUILD/bench/socket_rate" 2)")
-	s_sb+=("$(sandboxed "$BUILD/bench/socket_rate" 2)")
+	s_plain+=("$(plain taskset -c 1 "$BUILD/bench/socket_rate" 2)")
+	s_sb+=("$(sandboxed taskset -c 1 "$BUILD/bench/socket_rate" 2)")
 done
 tp=$(med "${t_plain[@]}") ts=$(med "${t_sb[@]}")
 up=$(med "${u_plain[@]}") us=$(med "${u_sb[@]}")
