@@ -332,10 +332,12 @@ int ledger_decode(const char *buf, size_t len, struct ledger *out, struct cgbpf_
 		size_t n;
 
 		lineno++;
-		if (ended) {
-			r = -EINVAL;
+		/*
+		 * Bytes after "end" are what a shorter rewrite left when its writer
+		 * died between pwrite and ftruncate: not part of the ledger.
+		 */
+		if (ended)
 			break;
-		}
 		if (lineno == 1) {
 			if (strcmp(line, LEDGER_MAGIC) != 0) {
 				r = -EINVAL;

@@ -94,7 +94,6 @@ static void test_corrupt_refused(void)
 		"-\nend\n",
 		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nattach nohook filter a b "
 		"c\nend\n",
-		"pam_cgbpf-ledger 1\nuid 1\nuser a\nboot b\ncgroup c 1\nend\ntrailing\n",
 		"pam_cgbpf-ledger 1\nuid 1\nuser a%0\nboot b\ncgroup c 1\nend\n",
 	};
 
@@ -107,6 +106,31 @@ static void test_corrupt_refused(void)
 		if (i > 0)
 			CHECK_STR_CONTAINS(err.msg, "line");
 	}
+}
+
+/* A rewrite that was cut between pwrite and ftruncate leaves old bytes after "end". */
+static void test_tail_after_end_ignored(void)
+{
+	struct ledger l = sample(), m = { 0 };
+	struct cgbpf_error err = { { 0 } };
+	char *buf = NULL, *longer;
+	size_t len = 0;
+
+	CHECK(ledger_encode(&l, &buf, &len) == 0);
+	longer = malloc(len + 64);
+	CHECK(longer != NULL);
+	if (buf && longer) {
+		const char *tail = "session 1 2 3 - - - -\nend\n";
+
+		memcpy(longer, buf, len);
+		memcpy(longer + len, tail, strlen(tail));
+		CHECK(ledger_decode(longer, len + strlen(tail), &m, &err) == 0);
+		CHECK(m.n_ses == 2 && m.n_att == 2);
+	}
+	free(longer);
+	free(buf);
+	ledger_clear(&l);
+	ledger_clear(&m);
 }
 
 static void test_args(void)
@@ -151,6 +175,7 @@ int main(void)
 {
 	RUN_TEST(test_round_trip);
 	RUN_TEST(test_corrupt_refused);
+	RUN_TEST(test_tail_after_end_ignored);
 	RUN_TEST(test_args);
 	return UNIT_EXIT();
 }
