@@ -7,12 +7,49 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ledger_file.h"
 #include "util.h"
 
 #define LEDGER_MAX_SIZE (1u << 20)
+
+/*
+ * How long to wait for a lock. A user can SIGSTOP their own su while it holds
+ * one; then logins fail after this long instead of hanging for ever.
+ */
+#define LOCK_TIMEOUT_MS 30000
+
+static int flock_wait(int fd)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = 5 * 1000000L };
+
+	for (int waited = 0; waited < LOCK_TIMEOUT_MS; waited += 5) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+/* The same checks as state_dir_ensure, without creating anything. */
+static int state_dir_check(const char *state_dir, struct cgbpf_error *err)
+{
+	struct stat st;
+
+	if (lstat(state_dir, &st) < 0)
+		return cgbpf_error_set(err, errno, "cannot stat state_dir %s: %m", state_dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		return cgbpf_error_set(
+			err, EPERM,
+			"state_dir %s refused: must be a directory owned by root and "
+			"not writable by group or others",
+			state_dir);
+	return 0;
+}
 
 int state_dir_ensure(const char *state_dir, struct cgbpf_error *err)
 {
@@ -37,17 +74,25 @@ int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf
 {
 	struct stat a, b;
 
+	int r;
+
 	if ((size_t)snprintf(lf->path, sizeof(lf->path), "%s/user-%" PRIu32 ".ledger", state_dir,
 			     uid) >= sizeof(lf->path))
 		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
+	r = state_dir_check(state_dir, err);
+	if (r < 0)
+		return r;
 	for (;;) {
 		_cleanup_close_ int fd =
 			open(lf->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 		if (fd < 0)
 			return cgbpf_error_set(err, errno, "cannot open ledger %s: %m", lf->path);
-		if (flock(fd, LOCK_EX) < 0)
-			return cgbpf_error_set(err, errno, "cannot lock ledger %s: %m", lf->path);
+		r = flock_wait(fd);
+		if (r < 0) {
+			errno = -r;
+			return cgbpf_error_set(err, r, "cannot lock ledger %s: %m", lf->path);
+		}
 		/* The holder before us may have removed the file: then lock the new one. */
 		if (fstat(fd, &a) < 0)
 			return cgbpf_error_set(err, errno, "cannot stat ledger %s: %m", lf->path);
@@ -79,13 +124,15 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
 		return cgbpf_error_set(err, EFBIG, "ledger %s is too large", lf->path);
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		return -ENOMEM;
+		return cgbpf_error_set(err, ENOMEM, "out of memory");
 	n = pread(lf->fd, buf, (size_t)st.st_size, 0);
 	if (n < 0)
 		return cgbpf_error_set(err, errno, "cannot read ledger %s: %m", lf->path);
 	if (n != st.st_size)
 		return cgbpf_error_set(err, EIO, "short read of ledger %s", lf->path);
 	r = ledger_decode(buf, (size_t)n, l, err);
+	if (r == -ENOMEM)
+		return cgbpf_error_set(err, ENOMEM, "out of memory");
 	if (r < 0) {
 		char msg[CGBPF_ERROR_MAX];
 
@@ -139,13 +186,14 @@ void ledger_file_unlock(struct ledger_file *lf)
 
 int state_lock_global(const char *state_dir, struct cgbpf_error *err)
 {
-	int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r;
 
 	if (fd < 0)
 		return cgbpf_error_set(err, errno, "cannot open state_dir %s: %m", state_dir);
-	if (flock(fd, LOCK_EX) < 0) {
-		int r = cgbpf_error_set(err, errno, "cannot lock state_dir %s: %m", state_dir);
-
+	r = flock_wait(fd);
+	if (r < 0) {
+		errno = -r;
+		r = cgbpf_error_set(err, r, "cannot lock state_dir %s: %m", state_dir);
 		close(fd);
 		return r;
 	}
