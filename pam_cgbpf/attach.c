@@ -392,7 +392,7 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 		rmdir(dir);
 		return r;
 	}
-	fd = dup(bpf_program__fd(prog));
+	fd = fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
 		r = cgbpf_error_set(err, errno, "dup: %m");
 		unlink(pin);
@@ -443,6 +443,20 @@ int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pi
 		return r;
 	}
 	return 0;
+}
+
+bool attach_link_alive(const char *pin, uint64_t cgroup_id)
+{
+	_cleanup_close_ int fd = bpf_obj_get(pin);
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return false;
+	return info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == cgroup_id;
 }
 
 int attach_unpin(const char *pin)

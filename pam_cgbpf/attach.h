@@ -7,7 +7,9 @@
 #ifndef CGBPF_ATTACH_H
 #define CGBPF_ATTACH_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "filter_compile.h"
@@ -58,6 +60,9 @@ int attach_get_prog(const struct want_attach *w, const char *shared_dir, const c
 /* Attaches @prog_fd to @cg_fd as a bpf_link (multi semantics) and pins the link at @pin. */
 int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
 		    struct cgbpf_error *err);
+
+/* Whether the link pinned at @pin exists and is attached to the cgroup @cgroup_id. */
+bool attach_link_alive(const char *pin, uint64_t cgroup_id);
 
 /* Detaches the link pinned at @pin and removes the pin; a missing pin is not an error. */
 int attach_unpin(const char *pin);

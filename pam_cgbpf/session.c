@@ -255,8 +255,18 @@ static int sandbox_attach_wanted(const struct sandbox *sb, struct ledger *l,
 	size_t n_old = l->n_att;
 	int r = 0, gfd;
 
+	/*
+	 * An attachment the ledger records but the kernel no longer has (a close
+	 * that died half-way through a teardown, a cgroup made anew) is stale
+	 * too, and is attached again: the ledger alone is never trusted.
+	 */
 	for (size_t j = 0; j < n_old; j++) {
+		char pin[4300];
+
 		stale[j] = true;
+		pin_path(sb, l->att[j].link, pin, sizeof(pin));
+		if (!attach_link_alive(pin, l->cgroup_id))
+			continue;
 		for (size_t i = 0; i < ws->n; i++)
 			if (want_matches(&ws->v[i], &l->att[j]))
 				stale[j] = false;
@@ -273,7 +283,7 @@ static int sandbox_attach_wanted(const struct sandbox *sb, struct ledger *l,
 		int prog_fd = -1;
 
 		for (size_t j = 0; j < n_old; j++)
-			have |= want_matches(w, &l->att[j]);
+			have |= !stale[j] && want_matches(w, &l->att[j]);
 		if (have)
 			continue;
 		snprintf(name, sizeof(name), "%s-%" PRIu32, hook_name(w->hook), l->next_link++);
@@ -306,6 +316,33 @@ static int sandbox_attach_wanted(const struct sandbox *sb, struct ledger *l,
 	}
 	close(gfd);
 	return r;
+}
+
+/*
+ * Detaches links pinned in the user's directory that the ledger does not
+ * record (an open that died between attaching and writing the ledger), so
+ * that their names can be used again and nothing unrecorded stays attached.
+ */
+static void unpin_strays(const struct sandbox *sb, const struct ledger *l)
+{
+	DIR *d = opendir(sb->pin_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char pin[4500];
+		bool known = e->d_name[0] == '.';
+
+		for (size_t j = 0; j < l->n_att && !known; j++)
+			known = !strcmp(l->att[j].link, e->d_name);
+		if (known)
+			continue;
+		pin_path(sb, e->d_name, pin, sizeof(pin));
+		cgbpf_log(LOG_NOTICE, "removing %s, which no ledger records", pin);
+		attach_unpin(pin);
+	}
+	closedir(d);
 }
 
 /* Forgets this cgroup's counters in a shared filter it no longer uses. */
@@ -538,6 +575,7 @@ int session_open(const struct cgbpf_settings *s, const struct session_info *si, 
 	if (r < 0)
 		goto rollback;
 
+	unpin_strays(&sb, &l);
 	n_old = l.n_att;
 	stale = calloc(n_old + 1, sizeof(*stale));
 	if (!stale) {
@@ -626,7 +664,13 @@ static int sandbox_settle(const struct sandbox *sb, struct ledger *l, struct led
 			cgbpf_log(LOG_ERR, "processes of uid %" PRIu32 " survived SIGKILL in %s",
 				  sb->uid, sb->cg_dir);
 	}
-	if (n > 0 || n == -ETIMEDOUT) {
+	if (n < 0 && n != -ENOENT) {
+		/* Not knowing whether processes are left, keep their filter. */
+		cgbpf_log(LOG_WARNING, "cannot tell whether %s is empty (%s); the sandbox stays",
+			  sb->cg_dir, strerror(-n));
+		return ledger_file_write(lf, l, err);
+	}
+	if (n > 0) {
 		/* on_logout=keep: they stay sandboxed until they exit. */
 		cgbpf_log(LOG_INFO,
 			  "last session of uid %" PRIu32 " closed; %s keeps running "
@@ -646,7 +690,7 @@ int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 	struct ledger_file lf = LEDGER_FILE_INIT;
 	struct ledger l = { 0 };
 	struct session_key own;
-	char cg[4096];
+	char cg[4096], hooks[1024];
 	bool exists = false, removed = false;
 	long idx;
 	int r;
@@ -676,6 +720,8 @@ int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 		goto out;
 	*had_sandbox = true;
 	if (!ledger_from_this_boot(&l)) {
+		cgbpf_log(LOG_NOTICE, "removing the ledger of uid %" PRIu32 " from an earlier boot",
+			  rec.uid);
 		r = ledger_file_remove(&lf);
 		goto out;
 	}
@@ -687,19 +733,21 @@ int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 		key = &own;
 	}
 	idx = ledger_find_session(&l, key->pid, key->start_time);
-	if (cgroup_of_pid(si->pid, cg, sizeof(cg)) == 0 && cg[0] == '/' &&
+	/* Only a recorded session's process is moved: others never came from us. */
+	if (idx >= 0 && cgroup_of_pid(si->pid, cg, sizeof(cg)) == 0 && cg[0] == '/' &&
 	    !strcmp(cg + 1, sb.cg_rel))
-		move_back(&sb, si->pid, idx >= 0 ? l.ses[idx].origin : NULL);
+		move_back(&sb, si->pid, l.ses[idx].origin);
 	if (idx >= 0)
 		ledger_remove_session(&l, (size_t)idx);
 	reclaim_stale(&l);
 	r = sandbox_settle(&sb, &l, &lf, &removed, err);
 	if (r < 0)
 		goto out;
+	describe_hooks(&l, hooks, sizeof(hooks));
 	cgbpf_log(LOG_INFO,
-		  "session closed for user %s (uid %" PRIu32 ") by %s: cgroup /%s, %zu session%s "
-		  "left%s",
-		  rec.name, rec.uid, si->service ? si->service : "?", sb.cg_rel, l.n_ses,
+		  "session closed for user %s (uid %" PRIu32 ") by %s: cgroup /%s, hooks %s, "
+		  "%zu session%s left%s",
+		  rec.name, rec.uid, si->service ? si->service : "?", sb.cg_rel, hooks, l.n_ses,
 		  l.n_ses == 1 ? "" : "s", removed ? ", sandbox removed" : "");
 out:
 	ledger_file_unlock(&lf);
@@ -732,7 +780,7 @@ int sandbox_gc(const struct cgbpf_settings *s, uint32_t uid, enum gc_outcome *ou
 	struct ledger_file lf = LEDGER_FILE_INIT;
 	struct ledger l = { 0 };
 	bool exists = false, removed = false;
-	int r;
+	int r, n;
 
 	*out = GC_KEPT;
 	*n_stale = 0;
@@ -751,7 +799,8 @@ int sandbox_gc(const struct cgbpf_settings *s, uint32_t uid, enum gc_outcome *ou
 		goto out;
 	}
 	/* gc never kills: processes left behind keep their sandbox. */
-	if (cgroup_settle(sb.cg_dir, SETTLE_TIMEOUT_MS) > 0) {
+	n = cgroup_settle(sb.cg_dir, SETTLE_TIMEOUT_MS);
+	if (n > 0 || (n < 0 && n != -ENOENT)) {
 		if (*n_stale)
 			r = ledger_file_write(&lf, &l, err);
 		goto out;
@@ -799,10 +848,15 @@ int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
 		r = cgbpf_error_set(err, errno, "cannot open cgroup %s: %m", sb.cg_dir);
 		goto out;
 	}
+	r = cgroup_id_of(sb.cg_dir, &l.cgroup_id);
+	if (r < 0) {
+		r = cgbpf_error_set(err, r, "cannot stat cgroup %s", sb.cg_dir);
+		goto out;
+	}
 	n_old = l.n_att;
 	stale = calloc(n_old + 1, sizeof(*stale));
 	if (!stale) {
-		r = -ENOMEM;
+		r = cgbpf_error_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
 	r = sandbox_attach_wanted(&sb, &l, &ws, cg_fd, &nl, stale, err);

@@ -65,6 +65,21 @@ kill -TERM "$LIVE"
 expect_rc "the live session closes" 0 bg_wait "$LIVE"
 assert_clean "after the escape attempts" "$UID_U"
 
+# ---- a teardown that died half-way: the ledger is never trusted alone ---------------------------
+# The last close detached the links, then died before removing the ledger (SIGKILL, OOM).
+policy "* egress deny" "* sock_create deny"
+expect_rc "open (the opener exits, its session goes stale)" 0 pamtester "$SVC" "$U" open_session
+rm -f "$(pins_of "$UID_U")"/*
+check "the links are gone while the ledger still records them" \
+	test "$(attached "$UID_U")" = 0 -a "$(grep -c '^attach ' "$(ledger_of "$UID_U")")" = 2
+expect_rc "the next open of the user" 0 pamtester "$SVC" "$U" open_session
+check "it attached the programs again instead of trusting the ledger" test "$(attached "$UID_U")" = 2
+expect_rc "and a socket is refused again" 2 as_sandboxed "$UID_U" "$NETPROBE" socket inet stream
+check "the ledger records just the two new attachments" \
+	test "$(grep -c '^attach ' "$(ledger_of "$UID_U")")" = 2
+expect_rc "close" 0 pamtester "$SVC" "$U" close_session
+assert_clean "after a half-done teardown" "$UID_U"
+
 # ---- valgrind over the PAM stack ----------------------------------------------------------------
 vg() {
 		local name=$1 want=$2 out=$SCRATCH/vg.$RANDOM
