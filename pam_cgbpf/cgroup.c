@@ -87,16 +87,6 @@ int cgroup_make(const char *mount, const char *rel, bool *created, struct cgbpf_
 	}
 }
 
-int cgroup_id_of(const char *dir, uint64_t *id)
-{
-	struct stat st;
-
-	if (stat(dir, &st) < 0)
-		return -errno;
-	*id = (uint64_t)st.st_ino;
-	return 0;
-}
-
 static int write_file(const char *path, const char *data)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);

@@ -20,9 +20,6 @@ int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err);
  */
 int cgroup_make(const char *mount, const char *rel, bool *created, struct cgbpf_error *err);
 
-/* The cgroup id the kernel uses (bpf_skb_cgroup_id, bpf_get_current_cgroup_id). */
-int cgroup_id_of(const char *dir, uint64_t *id);
-
 /* Moves a whole process into DIR (writes cgroup.procs). */
 int cgroup_move(const char *dir, pid_t pid, struct cgbpf_error *err);
 

@@ -95,6 +95,28 @@ bool session_is_live(const struct ledger_session *ses)
 	return proc_start_time(ses->pid, &start) == 0 && start == ses->start_time;
 }
 
+/*
+ * Opens the user's cgroup for attaching and reads its id (the key of the
+ * filters' counters and what a live link must point at) from the same fd.
+ */
+static int sandbox_open_cgroup(const struct sandbox *sb, uint64_t *id, struct cgbpf_error *err)
+{
+	struct stat st;
+	int fd = open(sb->cg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cgbpf_error_set(err, errno, "cannot open cgroup %s: %m", sb->cg_dir);
+	if (fstat(fd, &st) < 0) {
+		int r = cgbpf_error_set(err, errno, "cannot stat cgroup %s: %m", sb->cg_dir);
+
+		close(fd);
+		return r;
+	}
+	/* The id bpf_skb_cgroup_id() returns is the cgroup directory's inode number. */
+	*id = (uint64_t)st.st_ino;
+	return fd;
+}
+
 /* Drops sessions whose process is gone (crash, SIGKILL); returns how many. */
 static int reclaim_stale(struct ledger *l)
 {
@@ -560,14 +582,9 @@ int session_open(const struct cgbpf_settings *s, const struct session_info *si, 
 	r = cgroup_make(sb.mount, sb.cg_rel, &cg_created, err);
 	if (r < 0)
 		goto out;
-	cg_fd = open(sb.cg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg_fd = sandbox_open_cgroup(&sb, &l.cgroup_id, err);
 	if (cg_fd < 0) {
-		r = cgbpf_error_set(err, errno, "cannot open cgroup %s: %m", sb.cg_dir);
-		goto rollback;
-	}
-	r = cgroup_id_of(sb.cg_dir, &l.cgroup_id);
-	if (r < 0) {
-		r = cgbpf_error_set(err, r, "cannot stat cgroup %s", sb.cg_dir);
+		r = cg_fd;
 		goto rollback;
 	}
 	pin_dir_created = access(sb.pin_dir, F_OK) != 0;
@@ -843,14 +860,9 @@ int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
 	r = want_set_build(&rp, s->config, &ws, err);
 	if (r < 0)
 		goto out;
-	cg_fd = open(sb.cg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg_fd = sandbox_open_cgroup(&sb, &l.cgroup_id, err);
 	if (cg_fd < 0) {
-		r = cgbpf_error_set(err, errno, "cannot open cgroup %s: %m", sb.cg_dir);
-		goto out;
-	}
-	r = cgroup_id_of(sb.cg_dir, &l.cgroup_id);
-	if (r < 0) {
-		r = cgbpf_error_set(err, r, "cannot stat cgroup %s", sb.cg_dir);
+		r = cg_fd;
 		goto out;
 	}
 	n_old = l.n_att;
