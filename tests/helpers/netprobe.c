@@ -247,13 +247,38 @@ static void tcp_serve_one(int cfd)
 	shutdown(cfd, SHUT_WR);
 }
 
+/*
+ * A socket of @type bound to ADDR PORT with SO_REUSEADDR (and listening, for
+ * a stream): RC_OK and *fd, or the exit code, with the error printed.
+ */
+static int bound_socket(const char *cmd, const char *addr, const char *port, int type, int *fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1;
+
+	*fd = -1;
+	if (!parse_sockaddr(addr, port, type, &ss, &len))
+		return usage_error("not a numeric address and port: %s", addr);
+	*fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (*fd < 0 || setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(*fd, (struct sockaddr *)&ss, len) < 0 ||
+	    (type == SOCK_STREAM && listen(*fd, 128) < 0)) {
+		fprintf(stderr, "netprobe: %s %s %s: %s\n", cmd, addr, port, strerror(errno));
+		close_keep_errno(*fd);
+		*fd = -1;
+		return errno == EPERM || errno == EACCES ? RC_DENIED : RC_ERROR;
+	}
+	return RC_OK;
+}
+
 static int cmd_tcp_listen(int argc, char **argv)
 {
-	struct sockaddr_storage ss, peer;
-	socklen_t len, plen;
+	struct sockaddr_storage peer;
+	socklen_t plen;
 	unsigned long count = 0, served;
 	const char *pos[2];
-	int npos = 0, fd, one = 1;
+	int npos = 0, fd, rc;
 	char host[NI_MAXHOST];
 
 	for (int i = 1; i < argc; i++) {
@@ -268,17 +293,9 @@ static int cmd_tcp_listen(int argc, char **argv)
 	}
 	if (npos != 2)
 		return usage();
-	if (!parse_sockaddr(pos[0], pos[1], SOCK_STREAM, &ss, &len))
-		return usage_error("not a numeric address and port: %s", pos[0]);
-
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
-		fprintf(stderr, "netprobe: tcp-listen %s %s: %s\n", pos[0], pos[1],
-			strerror(errno));
-		close_keep_errno(fd);
-		return errno == EPERM || errno == EACCES ? RC_DENIED : RC_ERROR;
-	}
+	rc = bound_socket("tcp-listen", pos[0], pos[1], SOCK_STREAM, &fd);
+	if (rc != RC_OK)
+		return rc;
 	printf("listening\n");
 	fflush(stdout);
 
@@ -364,11 +381,11 @@ static int cmd_udp_send(int argc, char **argv)
 
 static int cmd_udp_recv(int argc, char **argv)
 {
-	struct sockaddr_storage ss, peer;
-	socklen_t len, plen;
+	struct sockaddr_storage peer;
+	socklen_t plen;
 	unsigned long timeout = 2000, expect = 0, received = 0;
 	const char *pos[2];
-	int npos = 0, fd, one = 1;
+	int npos = 0, fd, rc;
 	char host[NI_MAXHOST], buf[2048];
 
 	for (int i = 1; i < argc; i++) {
@@ -386,16 +403,9 @@ static int cmd_udp_recv(int argc, char **argv)
 	}
 	if (npos != 2)
 		return usage();
-	if (!parse_sockaddr(pos[0], pos[1], SOCK_DGRAM, &ss, &len))
-		return usage_error("not a numeric address and port: %s", pos[0]);
-
-	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0) {
-		fprintf(stderr, "netprobe: udp-recv %s %s: %s\n", pos[0], pos[1], strerror(errno));
-		close_keep_errno(fd);
-		return errno == EPERM || errno == EACCES ? RC_DENIED : RC_ERROR;
-	}
+	rc = bound_socket("udp-recv", pos[0], pos[1], SOCK_DGRAM, &fd);
+	if (rc != RC_OK)
+		return rc;
 	printf("listening\n");
 	fflush(stdout);
 
