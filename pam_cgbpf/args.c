@@ -13,6 +13,7 @@ void settings_init(struct cgbpf_settings *s)
 		.bpffs = CGBPF_DEFAULT_BPFFS,
 		.state_dir = CGBPF_DEFAULT_STATE_DIR,
 		.on_logout = ON_LOGOUT_KEEP,
+		.placement = PLACEMENT_AUTO,
 	};
 }
 
@@ -48,6 +49,22 @@ static bool path_ok(const char *p, bool absolute)
 	return true;
 }
 
+static int placement_set(struct cgbpf_settings *s, const char *value, struct cgbpf_error *err)
+{
+	if (!strcmp(value, "auto"))
+		s->placement = PLACEMENT_AUTO;
+	else if (!strcmp(value, "own"))
+		s->placement = PLACEMENT_OWN;
+	else if (!strcmp(value, "systemd"))
+		return cgbpf_error_set(err, EOPNOTSUPP,
+				       "argument placement=systemd: not supported yet (use auto "
+				       "or own)");
+	else
+		return cgbpf_error_set(
+			err, EINVAL, "argument placement=%s: must be auto, own or systemd", value);
+	return 0;
+}
+
 int settings_set(struct cgbpf_settings *s, const char *key, const char *value,
 		 struct cgbpf_error *err)
 {
@@ -79,6 +96,8 @@ int settings_set(struct cgbpf_settings *s, const char *key, const char *value,
 		else
 			return cgbpf_error_set(
 				err, EINVAL, "argument on_logout=%s: must be keep or kill", value);
+	} else if (!strcmp(key, "placement")) {
+		return placement_set(s, value, err);
 #ifdef CGBPF_FAULT_INJECTION
 	} else if (!strcmp(key, "fault")) {
 		s->fault = value;

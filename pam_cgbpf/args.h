@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Module arguments (INTERFACE.md §2). Pure code. */
+/* Module arguments (pam_cgbpf(8), OPTIONS). Pure code. */
 #ifndef CGBPF_ARGS_H
 #define CGBPF_ARGS_H
 
@@ -17,6 +17,13 @@ enum on_logout {
 	ON_LOGOUT_KILL,
 };
 
+/* Where sandboxes live (placement=): AUTO only in settings; a sandbox is OWN or SYSTEMD. */
+enum placement_kind {
+	PLACEMENT_AUTO,
+	PLACEMENT_OWN,
+	PLACEMENT_SYSTEMD,
+};
+
 /* Strings point into the argv they were parsed from (or at the defaults). */
 struct cgbpf_settings {
 	const char *config;
@@ -24,6 +31,7 @@ struct cgbpf_settings {
 	const char *bpffs;	 /* absolute */
 	const char *state_dir;	 /* absolute */
 	enum on_logout on_logout;
+	enum placement_kind placement;
 	bool debug;
 	const char *fault; /* fault=OP:N, only in the fault-injection test build */
 };

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <linux/magic.h>
 
 #include "attach.h"
+#include "layout.h"
 #include "fault.h"
 #include "filter_load.h"
 #include "safe_file.h"
@@ -344,20 +346,28 @@ int bpffs_ensure(const char *dir, struct cgbpf_error *err)
 	return bpffs_mkdir(dir, err);
 }
 
-int shared_entry_dir(const char *shared_dir, enum attach_kind kind, const char *ident, char *buf,
-		     size_t size)
+int bpffs_remove_dir(const char *dir)
 {
-	char name[256];
-	size_t i;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int r = 0;
 
-	/* ident is "hex" or "hex:name"; a pin name cannot hold ':'. */
-	for (i = 0; ident[i] && i < sizeof(name) - 1; i++)
-		name[i] = ident[i] == ':' ? '-' : ident[i];
-	name[i] = '\0';
-	if ((size_t)snprintf(buf, size, "%s/%s-%s", shared_dir, attach_kind_name(kind), name) >=
-	    size)
-		return -ENAMETOOLONG;
-	return 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		char p[LAYOUT_PATH_MAX];
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (layout_join(p, dir, e->d_name) < 0)
+			r = -ENAMETOOLONG;
+		else if (unlink(p) < 0 && errno != ENOENT)
+			r = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
 }
 
 /* A program from a `program` rule: cached as <shared>/program-<sha>-<name>/prog. */
@@ -366,10 +376,11 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 {
 	_cleanup_object_ struct bpf_object *obj = NULL;
 	struct bpf_program *prog;
-	char pin[4200];
+	char pin[LAYOUT_PATH_MAX];
 	int fd, r;
 
-	snprintf(pin, sizeof(pin), "%s/prog", dir);
+	if (layout_join(pin, dir, LAYOUT_PROG_PIN) < 0)
+		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
 	fd = bpf_obj_get(pin);
 	if (fd >= 0) {
 		*prog_fd = fd;
@@ -403,10 +414,10 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 	return 0;
 }
 
-int attach_get_prog(const struct want_attach *w, const char *shared_dir, const char *policy_file,
-		    int *prog_fd, struct cgbpf_error *err)
+int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
+		    const char *policy_file, int *prog_fd, struct cgbpf_error *err)
 {
-	char dir[4096];
+	char dir[LAYOUT_PATH_MAX];
 	int fd;
 
 	if (w->kind == ATT_PINNED) {
@@ -417,7 +428,7 @@ int attach_get_prog(const struct want_attach *w, const char *shared_dir, const c
 		*prog_fd = fd;
 		return 0;
 	}
-	if (shared_entry_dir(shared_dir, w->kind, w->ident, dir, sizeof(dir)) < 0)
+	if (layout_shared_entry(dir, s, w->kind, w->ident) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
 	if (w->kind == ATT_FILTER)
 		return filter_get_shared(w->img, dir, prog_fd, err);
@@ -469,16 +480,5 @@ int attach_unpin(const char *pin)
 	bpf_link_detach(fd);
 	if (unlink(pin) < 0 && errno != ENOENT)
 		return -errno;
-	return 0;
-}
-
-int attach_link_update(const char *pin, int prog_fd, struct cgbpf_error *err)
-{
-	_cleanup_close_ int fd = bpf_obj_get(pin);
-
-	if (fd < 0)
-		return cgbpf_error_set(err, errno, "cannot open link %s: %m", pin);
-	if (bpf_link_update(fd, prog_fd, NULL) < 0)
-		return cgbpf_error_set(err, errno, "cannot update link %s: %m", pin);
 	return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What a user's policy wants attached, getting the programs (from the shared
- * cache in <bpffs>/shared when an identical one is loaded already), and the
+ * cache (layout.h) when an identical one is loaded already), and the
  * pinned bpf_links that attach them to a cgroup.
  */
 #ifndef CGBPF_ATTACH_H
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "args.h"
 #include "error.h"
 #include "filter_compile.h"
 #include "ledger.h"
@@ -51,11 +52,11 @@ int bpffs_ensure(const char *dir, struct cgbpf_error *err);
 int bpffs_mkdir(const char *dir, struct cgbpf_error *err);
 
 /*
- * A program fd for @w: from the shared cache under @shared_dir, or loaded now
- * and added to it. The caller holds the global lock.
+ * A program fd for @w: from the shared cache (layout_shared_entry), or loaded
+ * now and added to it. The caller holds the global lock.
  */
-int attach_get_prog(const struct want_attach *w, const char *shared_dir, const char *policy_file,
-		    int *prog_fd, struct cgbpf_error *err);
+int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
+		    const char *policy_file, int *prog_fd, struct cgbpf_error *err);
 
 /* Attaches @prog_fd to @cg_fd as a bpf_link (multi semantics) and pins the link at @pin. */
 int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
@@ -67,11 +68,7 @@ bool attach_link_alive(const char *pin, uint64_t cgroup_id);
 /* Detaches the link pinned at @pin and removes the pin; a missing pin is not an error. */
 int attach_unpin(const char *pin);
 
-/* Atomically replaces the program of the link pinned at @pin (gap-free reload). */
-int attach_link_update(const char *pin, int prog_fd, struct cgbpf_error *err);
-
-/* The shared cache directory for @ident of @kind under @shared_dir. */
-int shared_entry_dir(const char *shared_dir, enum attach_kind kind, const char *ident, char *buf,
-		     size_t size);
+/* Removes every pin in @dir and @dir itself. */
+int bpffs_remove_dir(const char *dir);
 
 #endif

@@ -26,8 +26,9 @@
 #include "filter.skel.h"
 #include "filter_image.h"
 #include "filter_load.h"
+#include "layout.h"
 
-#define PROG_PIN_NAME	  "prog"
+#define PROG_PIN_NAME	  LAYOUT_PROG_PIN
 #define VERIFIER_LOG_SIZE (64u << 10)
 
 enum filter_map_id {
@@ -156,9 +157,7 @@ static void instance_config(const struct filter_image *img, struct filter_config
 
 static int pin_path(char *buf, size_t size, const char *dir, const char *name)
 {
-	int n = snprintf(buf, size, "%s/%s", dir, name);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+	return size < LAYOUT_PATH_MAX ? -ENAMETOOLONG : layout_join(buf, dir, name);
 }
 
 /* Removes the pins of an instance from @dir; missing ones are fine. */

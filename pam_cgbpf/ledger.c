@@ -103,6 +103,7 @@ int ledger_encode(const struct ledger *l, char **buf, size_t *len)
 	sb_puts(&b, "\ncgroup");
 	sb_field(&b, l->cgroup);
 	sb_printf(&b, " %" PRIu64 "\n", l->cgroup_id);
+	sb_printf(&b, "placement %s\n", l->placement == PLACEMENT_SYSTEMD ? "systemd" : "own");
 	sb_printf(&b, "next_link %" PRIu32 "\n", l->next_link);
 	for (size_t i = 0; i < l->n_att; i++) {
 		const struct ledger_attach *a = &l->att[i];
@@ -258,6 +259,15 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 			return -EINVAL;
 		return field_decode(tok[1], &l->cgroup);
 	}
+	if (!strcmp(tok[0], "placement") && n == 2 && !l->placement) {
+		if (!strcmp(tok[1], "own"))
+			l->placement = PLACEMENT_OWN;
+		else if (!strcmp(tok[1], "systemd"))
+			l->placement = PLACEMENT_SYSTEMD;
+		else
+			return -EINVAL;
+		return 0;
+	}
 	if (!strcmp(tok[0], "next_link") && n == 2) {
 		if (parse_u64(tok[1], &u) < 0 || u > UINT32_MAX)
 			return -EINVAL;
@@ -356,6 +366,8 @@ int ledger_decode(const char *buf, size_t len, struct ledger *out, struct cgbpf_
 	}
 	if (r == 0 && (!ended || !l.cgroup || !l.boot_id))
 		r = -EINVAL;
+	if (l.placement == PLACEMENT_AUTO)
+		l.placement = PLACEMENT_OWN; /* ledgers from before placements existed */
 	if (r < 0) {
 		ledger_clear(&l);
 		if (r == -ENOMEM)

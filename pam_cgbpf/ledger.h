@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "args.h"
 #include "error.h"
 #include "policy.h"
 
@@ -27,7 +28,7 @@ struct ledger_attach {
 	enum cgbpf_hook hook;
 	enum attach_kind kind;
 	char *ident;
-	char *link;  /* name of the pinned link in <bpffs>/user-<UID>/ */
+	char *link;  /* name of the pinned link in the user's pin directory (layout.h) */
 	char *what;  /* for people: "3 rules", a path, "prog:name" */
 	char *lines; /* ATT_FILTER: the policy line of each rule, "2,3,7"; else NULL */
 };
@@ -46,7 +47,8 @@ struct ledger {
 	char *boot_id;
 	char *cgroup; /* relative to the cgroup v2 mount */
 	uint64_t cgroup_id;
-	uint32_t next_link; /* serial for link pin names */
+	enum placement_kind placement; /* OWN or SYSTEMD once decoded */
+	uint32_t next_link;	       /* serial for link pin names */
 	struct ledger_attach *att;
 	size_t n_att;
 	struct ledger_session *ses;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "ledger_file.h"
 #include "util.h"
 
@@ -76,8 +77,7 @@ int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf
 
 	int r;
 
-	if ((size_t)snprintf(lf->path, sizeof(lf->path), "%s/user-%" PRIu32 ".ledger", state_dir,
-			     uid) >= sizeof(lf->path))
+	if (layout_ledger(lf->path, state_dir, uid) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
 	r = state_dir_check(state_dir, err);
 	if (r < 0)
@@ -124,7 +124,7 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
 		return cgbpf_error_set(err, EFBIG, "ledger %s is too large", lf->path);
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf)
-		return cgbpf_error_set(err, ENOMEM, "out of memory");
+		return cgbpf_oom(err);
 	n = pread(lf->fd, buf, (size_t)st.st_size, 0);
 	if (n < 0)
 		return cgbpf_error_set(err, errno, "cannot read ledger %s: %m", lf->path);
@@ -132,15 +132,9 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
 		return cgbpf_error_set(err, EIO, "short read of ledger %s", lf->path);
 	r = ledger_decode(buf, (size_t)n, l, err);
 	if (r == -ENOMEM)
-		return cgbpf_error_set(err, ENOMEM, "out of memory");
-	if (r < 0) {
-		char msg[CGBPF_ERROR_MAX];
-
-		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
-		if (err)
-			err->msg[0] = '\0';
-		return cgbpf_error_set(err, r, "ledger %s is corrupt: %s", lf->path, msg);
-	}
+		return cgbpf_oom(err);
+	if (r < 0)
+		return cgbpf_error_context(err, r, "ledger %s is corrupt", lf->path);
 	*exists = true;
 	return 0;
 }

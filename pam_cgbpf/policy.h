@@ -139,5 +139,10 @@ int policy_parse(const char *buf, size_t len, const char *file, struct policy **
 
 /* Accepts NULL. */
 void policy_free(struct policy *policy);
+static inline void policy_freep(struct policy **p)
+{
+	policy_free(*p);
+}
+#define _cleanup_policy_ __attribute__((cleanup(policy_freep)))
 
 #endif

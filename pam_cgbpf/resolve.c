@@ -86,12 +86,12 @@ static int resolve_hook(const struct policy *policy, const struct user_info *use
 	if (n_filter) {
 		plan->filter = calloc(n_filter, sizeof(*plan->filter));
 		if (!plan->filter)
-			return cgbpf_error_set(err, ENOMEM, "out of memory");
+			return cgbpf_oom(err);
 	}
 	if (n_programs) {
 		plan->programs = calloc(n_programs, sizeof(*plan->programs));
 		if (!plan->programs)
-			return cgbpf_error_set(err, ENOMEM, "out of memory");
+			return cgbpf_oom(err);
 	}
 	for (i = 0; i < policy->n_rules; i++) {
 		r = &policy->rules[i];

@@ -17,22 +17,16 @@
 
 #include "safe_file.h"
 
-static const char *errno_text(int e, char *buf, size_t size)
-{
-	return strerror_r(e, buf, size); /* the GNU variant: thread-safe, returns the text */
-}
-
 /* @dir is the first @dir_len bytes of @path, for messages. */
 static int check_dir(int fd, const char *path, int dir_len, struct cgbpf_error *err)
 {
-	char ebuf[128];
 	struct stat st;
 	int e;
 
 	if (fstat(fd, &st) < 0) {
 		e = errno;
 		return cgbpf_error_set(err, e, "%s: cannot stat %.*s: %s", path, dir_len, path,
-				       errno_text(e, ebuf, sizeof(ebuf)));
+				       errno_text(e));
 	}
 	if (!S_ISDIR(st.st_mode))
 		return cgbpf_error_set(err, ENOTDIR, "%s: %.*s is not a directory", path, dir_len,
@@ -53,7 +47,6 @@ static int check_dir(int fd, const char *path, int dir_len, struct cgbpf_error *
 static int open_error(int dirfd, const char *name, const char *path, int prefix_len, int e,
 		      struct cgbpf_error *err)
 {
-	char ebuf[128];
 	struct stat st;
 
 	/* O_NOFOLLOW says ELOOP (ENOTDIR with O_DIRECTORY): say why in words. */
@@ -62,21 +55,20 @@ static int open_error(int dirfd, const char *name, const char *path, int prefix_
 		return cgbpf_error_set(err, EPERM, "%s: refused: %.*s is a symbolic link", path,
 				       prefix_len, path);
 	if ((size_t)prefix_len == strlen(path))
-		return cgbpf_error_set(err, e, "%s: %s", path, errno_text(e, ebuf, sizeof(ebuf)));
+		return cgbpf_error_set(err, e, "%s: %s", path, errno_text(e));
 	return cgbpf_error_set(err, e, "%s: cannot open %.*s: %s", path, prefix_len, path,
-			       errno_text(e, ebuf, sizeof(ebuf)));
+			       errno_text(e));
 }
 
 static int check_file(int fd, const char *path, size_t max_size, struct stat *st,
 		      struct cgbpf_error *err)
 {
-	char ebuf[128];
 	int e;
 
 	if (fstat(fd, st) < 0) {
 		e = errno;
 		return cgbpf_error_set(err, e, "%s: cannot stat: %s", path,
-				       errno_text(e, ebuf, sizeof(ebuf)));
+				       errno_text(e));
 	}
 	if (!S_ISREG(st->st_mode))
 		return cgbpf_error_set(err, EPERM, "%s: refused: not a regular file%s", path,
@@ -97,7 +89,7 @@ static int check_file(int fd, const char *path, size_t max_size, struct stat *st
 int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 		   struct cgbpf_error *err)
 {
-	char *copy = NULL, *data = NULL, *name, *next, *save = NULL, ebuf[128];
+	char *copy = NULL, *data = NULL, *name, *next, *save = NULL;
 	int dirfd = -1, fd = -1, prefix_len, ret, e;
 	size_t got = 0;
 	struct stat st;
@@ -124,7 +116,7 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 	if (dirfd < 0) {
 		e = errno;
 		ret = cgbpf_error_set(err, e, "%s: cannot open /: %s", path,
-				      errno_text(e, ebuf, sizeof(ebuf)));
+				      errno_text(e));
 		goto out;
 	}
 	ret = check_dir(dirfd, path, 1, err);
@@ -177,7 +169,7 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 		if (n < 0) {
 			e = errno;
 			ret = cgbpf_error_set(err, e, "%s: read: %s", path,
-					      errno_text(e, ebuf, sizeof(ebuf)));
+					      errno_text(e));
 			goto out;
 		}
 		if (n == 0)

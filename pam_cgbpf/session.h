@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Opening and closing sandboxed sessions (INTERFACE.md §4), and the
- * per-sandbox operations cgbpfctl shares with the module (gc, reload).
- * No PAM in here: the edge translates.
+ * Opening and closing sandboxed sessions (pam_cgbpf(8)). No PAM in here:
+ * the edge (pam_edge.c) translates.
  */
 #ifndef CGBPF_SESSION_H
 #define CGBPF_SESSION_H
@@ -43,36 +42,5 @@ int session_open(const struct cgbpf_settings *s, const struct session_info *si, 
  */
 int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 		  const struct session_key *key, bool *had_sandbox, struct cgbpf_error *err);
-
-/* What gc did for one user. */
-enum gc_outcome {
-	GC_KEPT,    /* live sessions or processes remain */
-	GC_REMOVED, /* sandbox removed */
-};
-
-/* Reclaims stale sessions of @uid and removes the sandbox if nothing is left. */
-int sandbox_gc(const struct cgbpf_settings *s, uint32_t uid, enum gc_outcome *out, int *n_stale,
-	       struct cgbpf_error *err);
-
-/* Applies the current policy to the live sandbox of @uid, gap-free. */
-int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
-		   struct cgbpf_error *err);
-
-/* Lists the uids that have a ledger in state_dir; *uids is malloc'd. */
-int sandbox_list(const struct cgbpf_settings *s, uint32_t **uids, size_t *n);
-
-/* Reads @uid's ledger under its lock (for status). -ENOENT when there is none. */
-int sandbox_read(const struct cgbpf_settings *s, uint32_t uid, struct ledger *out,
-		 struct cgbpf_error *err);
-
-/* Whether a ledger session's process is still the one that opened it. */
-bool session_is_live(const struct ledger_session *ses);
-
-/* Absolute paths of a sandbox. */
-int sandbox_cgroup_dir(const struct cgbpf_settings *s, uint32_t uid, char *buf, size_t size,
-		       struct cgbpf_error *err);
-int sandbox_pin_path(const struct cgbpf_settings *s, uint32_t uid, const char *link, char *buf,
-		     size_t size);
-int sandbox_shared_dir(const struct cgbpf_settings *s, char *buf, size_t size);
 
 #endif

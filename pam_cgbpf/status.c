@@ -16,7 +16,8 @@
 #include "attach.h"
 #include "bpf/filter_types.h"
 #include "cgroup.h"
-#include "session.h"
+#include "layout.h"
+#include "sandbox.h"
 #include "status.h"
 #include "util.h"
 
@@ -187,7 +188,7 @@ static void set_error(char **dst, const char *fmt, ...)
 static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_attach *a)
 {
 	const char *lines = a->att->lines;
-	char path[4500];
+	char path[LAYOUT_PATH_MAX];
 	_cleanup_close_ int fd = -1;
 
 	if (n_rules > FILTER_MAX_RULES)
@@ -197,7 +198,8 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 		uint32_t key = 0;
 		_cleanup_close_ int cfd = -1;
 
-		snprintf(path, sizeof(path), "%s/config", dir);
+		if (layout_join(path, dir, LAYOUT_FILTER_CONFIG) < 0)
+			return;
 		cfd = bpf_obj_get(path);
 		if (cfd < 0 || bpf_map_lookup_elem(cfd, &key, &cfg) < 0)
 			return;
@@ -209,8 +211,7 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 	if (!a->rules)
 		return;
 	a->n_rules = n_rules;
-	snprintf(path, sizeof(path), "%s/rules", dir);
-	fd = bpf_obj_get(path);
+	fd = layout_join(path, dir, LAYOUT_FILTER_RULES) == 0 ? bpf_obj_get(path) : -1;
 	for (uint32_t i = 0; i < n_rules; i++) {
 		struct filter_rule fr;
 
@@ -227,12 +228,11 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 static void collect_counters(const struct cgbpf_settings *s, const struct ledger *l,
 			     struct status_attach *a)
 {
-	char shared[4200], dir[4400];
+	char dir[LAYOUT_PATH_MAX];
 	struct filter_counters *c;
 	int r;
 
-	if (sandbox_shared_dir(s, shared, sizeof(shared)) < 0 ||
-	    shared_entry_dir(shared, a->att->kind, a->att->ident, dir, sizeof(dir)) < 0) {
+	if (layout_shared_entry(dir, s, a->att->kind, a->att->ident) < 0) {
 		set_error(&a->counters_error, "path too long");
 		return;
 	}
@@ -270,10 +270,10 @@ static void collect_attach(const struct cgbpf_settings *s, const struct ledger *
 	struct bpf_link_info li;
 	struct bpf_prog_info pi;
 	__u32 len;
-	char pin[4400];
+	char pin[LAYOUT_PATH_MAX];
 	_cleanup_close_ int fd = -1, pfd = -1;
 
-	if (sandbox_pin_path(s, l->uid, a->att->link, pin, sizeof(pin)) < 0) {
+	if (layout_pin(pin, s, l->uid, a->att->link) < 0) {
 		set_error(&a->error, "path too long");
 		return;
 	}
@@ -324,7 +324,7 @@ int sandbox_status_collect(const struct cgbpf_settings *s, uint32_t uid, struct 
 	out->att = calloc(out->l.n_att + 1, sizeof(*out->att));
 	if (!out->live || !out->att) {
 		sandbox_status_clear(out);
-		return cgbpf_error_set(err, ENOMEM, "out of memory");
+		return cgbpf_oom(err);
 	}
 	for (size_t i = 0; i < out->l.n_ses; i++) {
 		out->live[i] = session_is_live(&out->l.ses[i]);
@@ -338,7 +338,7 @@ int sandbox_status_collect(const struct cgbpf_settings *s, uint32_t uid, struct 
 	if (asprintf(&out->cgroup_dir, "%s/%s", mount, out->l.cgroup ? out->l.cgroup : "") < 0) {
 		out->cgroup_dir = NULL;
 		sandbox_status_clear(out);
-		return cgbpf_error_set(err, ENOMEM, "out of memory");
+		return cgbpf_oom(err);
 	}
 	out->cgroup_exists = access(out->cgroup_dir, F_OK) == 0;
 	if (out->cgroup_exists)

@@ -24,6 +24,7 @@ static inline void closep(int *fd)
 		close(*fd);
 }
 
+#define _cleanup_(f)	 __attribute__((cleanup(f)))
 #define _cleanup_free_	 __attribute__((cleanup(freep)))
 #define _cleanup_fclose_ __attribute__((cleanup(fclosep)))
 #define _cleanup_close_	 __attribute__((cleanup(closep)))

@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cgroup.h"
+#include "fault.h"
+#include "filter_load.h"
+#include "log.h"
+#include "safe_file.h"
+#include "sandbox.h"
+#include "util.h"
+
+int sandbox_init(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid,
+		 struct cgbpf_error *err)
+{
+	*sb = (struct sandbox){ .s = s, .uid = uid, .lf = LEDGER_FILE_INIT };
+	if (layout_pin_dir(sb->pin_dir, s, uid) < 0 || layout_shared_dir(sb->shared_dir, s) < 0)
+		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long", s->bpffs);
+	return 0;
+}
+
+int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid, bool *exists,
+		 struct cgbpf_error *err)
+{
+	int r;
+
+	*exists = false;
+	r = sandbox_init(sb, s, uid, err);
+	if (r < 0)
+		return r;
+	r = ledger_file_lock(s->state_dir, uid, &sb->lf, err);
+	if (r < 0)
+		return r;
+	return ledger_file_read(&sb->lf, &sb->l, exists, err);
+}
+
+int sandbox_place_from_ledger(struct sandbox *sb, struct cgbpf_error *err)
+{
+	return placement_from_ledger(&sb->pl, sb->s, &sb->l, err);
+}
+
+void sandbox_done(struct sandbox *sb)
+{
+	ledger_file_unlock(&sb->lf);
+	ledger_clear(&sb->l);
+	placement_clear(&sb->pl);
+}
+
+int sandbox_open_cgroup(struct sandbox *sb, struct cgbpf_error *err)
+{
+	struct stat st;
+	int fd = open(sb->pl.cg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cgbpf_error_set(err, errno, "cannot open cgroup %s: %m", sb->pl.cg_dir);
+	if (fstat(fd, &st) < 0) {
+		int r = cgbpf_error_set(err, errno, "cannot stat cgroup %s: %m", sb->pl.cg_dir);
+
+		close(fd);
+		return r;
+	}
+	/* The id bpf_skb_cgroup_id() returns is the cgroup directory's inode number. */
+	sb->l.cgroup_id = (uint64_t)st.st_ino;
+	return fd;
+}
+
+static bool policy_names_groups(const struct policy *policy)
+{
+	for (size_t i = 0; i < policy->n_rules; i++)
+		if (policy->rules[i].who == WHO_GROUP)
+			return true;
+	return false;
+}
+
+int wanted_for_user(const struct cgbpf_settings *s, const char *user, struct wanted *w,
+		    struct cgbpf_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct user_info ui;
+	size_t len;
+	int r;
+
+	*w = (struct wanted){ 0 };
+	r = safe_read_file(s->config, POLICY_MAX_FILE_SIZE, &buf, &len, err);
+	if (r < 0)
+		return r;
+	r = policy_parse(buf, len, s->config, &w->policy, err);
+	if (r < 0)
+		return r;
+	r = policy_names_groups(w->policy) ? user_lookup(user, &w->rec, err)
+					   : user_lookup_no_groups(user, &w->rec, err);
+	if (r < 0)
+		return r;
+	ui = user_record_info(&w->rec);
+	r = policy_resolve(w->policy, &ui, &w->rp, err);
+	if (r < 0)
+		return r;
+	/* A policy that gives no sandbox wants nothing attached. */
+	return want_set_build(&w->rp, s->config, &w->ws, err);
+}
+
+void wanted_clear(struct wanted *w)
+{
+	want_set_free(&w->ws);
+	resolved_policy_clear(&w->rp);
+	user_record_clear(&w->rec);
+	policy_free(w->policy);
+	*w = (struct wanted){ 0 };
+}
+
+static bool want_matches(const struct want_attach *w, const struct ledger_attach *a)
+{
+	return w->hook == a->hook && w->kind == a->kind && !strcmp(w->ident, a->ident);
+}
+
+static int pin_path(const struct sandbox *sb, const char *link, char *buf)
+{
+	return layout_join(buf, sb->pin_dir, link);
+}
+
+/*
+ * An attachment the ledger records but the kernel no longer has (a close
+ * that died half-way through a teardown, a cgroup made anew) is stale too,
+ * and is attached again: the ledger alone is never trusted.
+ */
+static void mark_stale(const struct sandbox *sb, const struct want_set *ws,
+		       struct sandbox_change *c)
+{
+	for (size_t j = 0; j < c->n_old; j++) {
+		char pin[LAYOUT_PATH_MAX];
+
+		c->stale[j] = true;
+		if (pin_path(sb, sb->l.att[j].link, pin) < 0 ||
+		    !attach_link_alive(pin, sb->l.cgroup_id))
+			continue;
+		for (size_t i = 0; i < ws->n; i++)
+			if (want_matches(&ws->v[i], &sb->l.att[j]))
+				c->stale[j] = false;
+	}
+}
+
+static bool have_already(const struct sandbox *sb, const struct sandbox_change *c,
+			 const struct want_attach *w)
+{
+	for (size_t j = 0; j < c->n_old; j++)
+		if (!c->stale[j] && want_matches(w, &sb->l.att[j]))
+			return true;
+	return false;
+}
+
+static int remember_pin(struct sandbox_change *c, const char *pin, struct cgbpf_error *err)
+{
+	char **np = realloc(c->new_pins, (c->n_new + 1) * sizeof(*np));
+
+	if (np) {
+		c->new_pins = np;
+		np[c->n_new] = strdup(pin);
+	}
+	if (!np || !np[c->n_new]) {
+		attach_unpin(pin);
+		return cgbpf_oom(err);
+	}
+	c->n_new++;
+	return 0;
+}
+
+/* Attaches one wanted program and records it. The caller holds the global lock. */
+static int attach_one(struct sandbox *sb, const struct want_attach *w, int cg_fd,
+		      struct sandbox_change *c, struct cgbpf_error *err)
+{
+	struct ledger_attach a = { .hook = w->hook, .kind = w->kind };
+	char name[64], pin[LAYOUT_PATH_MAX];
+	int prog_fd = -1, r;
+
+	if (layout_link_name(name, sizeof(name), w->hook, sb->l.next_link++) < 0 ||
+	    pin_path(sb, name, pin) < 0)
+		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long", sb->s->bpffs);
+	r = attach_get_prog(w, sb->s, sb->s->config, &prog_fd, err);
+	if (r < 0)
+		return r;
+	r = attach_link_pin(prog_fd, cg_fd, w->hook, pin, err);
+	close(prog_fd);
+	if (r < 0)
+		return r;
+	r = remember_pin(c, pin, err);
+	if (r < 0)
+		return r;
+	a.ident = w->ident;
+	a.link = name;
+	a.what = w->what;
+	a.lines = w->lines;
+	r = ledger_add_attach(&sb->l, &a);
+	return r < 0 ? cgbpf_oom(err) : 0;
+}
+
+int sandbox_apply(struct sandbox *sb, const struct want_set *ws, int cg_fd,
+		  struct sandbox_change *c, struct cgbpf_error *err)
+{
+	int r, gfd;
+
+	*c = (struct sandbox_change){ .n_old = sb->l.n_att };
+	c->stale = calloc(c->n_old + 1, sizeof(*c->stale));
+	if (!c->stale)
+		return cgbpf_oom(err);
+	mark_stale(sb, ws, c);
+	gfd = state_lock_global(sb->s->state_dir, err);
+	if (gfd < 0)
+		return gfd;
+	r = bpffs_mkdir(sb->shared_dir, err);
+	for (size_t i = 0; i < ws->n && r == 0; i++)
+		if (!have_already(sb, c, &ws->v[i]))
+			r = attach_one(sb, &ws->v[i], cg_fd, c, err);
+	close(gfd);
+	return r;
+}
+
+bool sandbox_change_any(const struct sandbox_change *c)
+{
+	bool any = c->n_new > 0;
+
+	for (size_t j = 0; j < c->n_old; j++)
+		any |= c->stale[j];
+	return any;
+}
+
+/* Forgets this cgroup's counters in a shared filter it no longer uses. */
+static void forget_counters(const struct sandbox *sb, const struct ledger_attach *a)
+{
+	char dir[LAYOUT_PATH_MAX];
+
+	if (a->kind != ATT_FILTER || layout_shared_entry(dir, sb->s, a->kind, a->ident) < 0)
+		return;
+	filter_forget_cgroup(dir, sb->l.cgroup_id);
+}
+
+/* Detaches one attachment of the ledger (not dropping it from the ledger). */
+static void detach_one(const struct sandbox *sb, const struct ledger_attach *a)
+{
+	char pin[LAYOUT_PATH_MAX];
+	int r = pin_path(sb, a->link, pin);
+
+	if (r == 0)
+		r = attach_unpin(pin);
+	if (r < 0)
+		cgbpf_log(LOG_WARNING, "cannot detach %s/%s: %s", sb->pin_dir, a->link,
+			  errno_text(r));
+	forget_counters(sb, a);
+}
+
+int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_error *err)
+{
+	struct ledger view = sb->l;
+	_cleanup_free_ struct ledger_attach *keep = calloc(sb->l.n_att + 1, sizeof(*keep));
+	size_t k = 0;
+	int r;
+
+	if (!keep)
+		return cgbpf_oom(err);
+	for (size_t j = 0; j < sb->l.n_att; j++)
+		if (j >= c->n_old || !c->stale[j])
+			keep[k++] = sb->l.att[j];
+	view.att = keep;
+	view.n_att = k;
+	/* A failed write leaves the old attachments in place. */
+	r = fault_hit("ledger") ? cgbpf_error_set(err, EIO, "cannot write ledger: injected fault")
+				: ledger_file_write(&sb->lf, &view, err);
+	if (r < 0)
+		return r;
+	for (size_t j = c->n_old; j-- > 0;) {
+		if (!c->stale[j])
+			continue;
+		detach_one(sb, &sb->l.att[j]);
+		ledger_remove_attach(&sb->l, j);
+	}
+	return 0;
+}
+
+void sandbox_change_undo(struct sandbox_change *c)
+{
+	for (size_t i = 0; i < c->n_new; i++)
+		attach_unpin(c->new_pins[i]);
+	sandbox_change_done(c);
+}
+
+void sandbox_change_done(struct sandbox_change *c)
+{
+	for (size_t i = 0; i < c->n_new; i++)
+		free(c->new_pins[i]);
+	free(c->new_pins);
+	free(c->stale);
+	*c = (struct sandbox_change){ 0 };
+}
+
+bool session_is_live(const struct ledger_session *ses)
+{
+	uint64_t start;
+
+	return proc_start_time(ses->pid, &start) == 0 && start == ses->start_time;
+}
+
+int sandbox_reclaim_stale(struct ledger *l)
+{
+	int n = 0;
+
+	for (size_t i = l->n_ses; i-- > 0;) {
+		if (session_is_live(&l->ses[i]))
+			continue;
+		cgbpf_log(LOG_NOTICE, "reclaiming stale session of uid %" PRIu32 " (pid %d, %s)",
+			  l->uid, l->ses[i].pid, l->ses[i].service ? l->ses[i].service : "?");
+		ledger_remove_session(l, i);
+		n++;
+	}
+	return n;
+}
+
+bool ledger_from_this_boot(const struct ledger *l)
+{
+	char id[64];
+
+	return boot_id(id, sizeof(id)) == 0 && l->boot_id && !strcmp(id, l->boot_id);
+}
+
+/* Detaches everything and removes the pins, the cgroup and the ledger. */
+static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
+{
+	int r;
+
+	for (size_t j = 0; j < sb->l.n_att; j++)
+		detach_one(sb, &sb->l.att[j]);
+	if (rmdir(sb->pin_dir) < 0 && errno != ENOENT)
+		cgbpf_log(LOG_WARNING, "cannot remove %s: %m", sb->pin_dir);
+	r = sb->pl.ops->remove(&sb->pl);
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s", sb->pl.cg_dir,
+				       errno_text(r));
+	r = ledger_file_remove(&sb->lf);
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot remove ledger %s: %s", sb->lf.path,
+				       errno_text(r));
+	return 0;
+}
+
+/* How many processes keep the sandbox; kills them first when asked to. */
+static int processes_left(struct sandbox *sb, bool kill)
+{
+	int n = sb->pl.ops->settle(&sb->pl, SETTLE_TIMEOUT_MS);
+
+	if (n > 0 && kill) {
+		n = sb->pl.ops->kill_left(&sb->pl, KILL_TIMEOUT_MS);
+		if (n == -ETIMEDOUT)
+			cgbpf_log(LOG_ERR, "processes of uid %" PRIu32 " survived SIGKILL in %s",
+				  sb->uid, sb->pl.cg_dir);
+	}
+	return n;
+}
+
+int sandbox_release(struct sandbox *sb, bool on_close, bool dirty, bool *removed,
+		    struct cgbpf_error *err)
+{
+	int n = 0;
+
+	*removed = false;
+	if (sb->l.n_ses == 0)
+		n = processes_left(sb, on_close && sb->s->on_logout == ON_LOGOUT_KILL);
+	if (on_close && n < 0 && n != -ENOENT)
+		/* Not knowing whether processes are left, keep their filter. */
+		cgbpf_log(LOG_WARNING, "cannot tell whether %s is empty (%s); the sandbox stays",
+			  sb->pl.cg_dir, errno_text(n));
+	else if (on_close && n > 0)
+		/* on_logout=keep: they stay sandboxed until they exit. */
+		cgbpf_log(LOG_INFO,
+			  "last session of uid %" PRIu32 " closed; %s keeps running "
+			  "processes sandboxed",
+			  sb->uid, sb->pl.cg_dir);
+	if (sb->l.n_ses > 0 || n > 0 || (n < 0 && n != -ENOENT))
+		return dirty ? ledger_file_write(&sb->lf, &sb->l, err) : 0;
+	*removed = true;
+	return sandbox_teardown(sb, err);
+}
+
+void sandbox_describe_hooks(const struct ledger *l, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t j = 0; j < l->n_att && off < size; j++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s:%s(%s)", j ? " " : "",
+					hook_name(l->att[j].hook), attach_kind_name(l->att[j].kind),
+					l->att[j].what ? l->att[j].what : "");
+	if (!l->n_att)
+		snprintf(buf, size, "none");
+}
+
+int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
+		   struct cgbpf_error *err)
+{
+	_cleanup_sandbox_ struct sandbox sb = { .lf = LEDGER_FILE_INIT };
+	_cleanup_(wanted_clear) struct wanted w = { 0 };
+	struct sandbox_change c = { 0 };
+	_cleanup_close_ int cg_fd = -1;
+	bool exists = false;
+	int r;
+
+	*changed = false;
+	r = sandbox_lock(&sb, s, uid, &exists, err);
+	if (r < 0 || !exists)
+		return r;
+	r = sandbox_place_from_ledger(&sb, err);
+	if (r == 0)
+		r = wanted_for_user(s, sb.l.user, &w, err);
+	if (r < 0)
+		return r;
+	cg_fd = sandbox_open_cgroup(&sb, err);
+	if (cg_fd < 0)
+		return cg_fd;
+	r = sandbox_apply(&sb, &w.ws, cg_fd, &c, err);
+	*changed = r == 0 && sandbox_change_any(&c);
+	if (*changed)
+		r = sandbox_commit(&sb, &c, err);
+	if (r < 0) {
+		*changed = false;
+		sandbox_change_undo(&c);
+	}
+	sandbox_change_done(&c);
+	return r;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int sandbox_list(const struct cgbpf_settings *s, uint32_t **uids, size_t *n)
+{
+	DIR *d = opendir(s->state_dir);
+	struct dirent *e;
+	uint32_t *v = NULL, uid;
+	size_t cnt = 0;
+
+	*uids = NULL;
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((e = readdir(d)) != NULL) {
+		uint32_t *nv;
+
+		if (!layout_parse_ledger(e->d_name, &uid))
+			continue;
+		nv = realloc(v, (cnt + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			closedir(d);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[cnt++] = uid;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_u32);
+	*uids = v;
+	*n = cnt;
+	return 0;
+}
+
+int sandbox_read(const struct cgbpf_settings *s, uint32_t uid, struct ledger *out,
+		 struct cgbpf_error *err)
+{
+	_cleanup_sandbox_ struct sandbox sb = { .lf = LEDGER_FILE_INIT };
+	bool exists = false;
+	int r;
+
+	r = sandbox_lock(&sb, s, uid, &exists, err);
+	if (r == 0 && !exists)
+		r = -ENOENT;
+	if (r == 0) {
+		*out = sb.l;
+		sb.l = (struct ledger){ 0 };
+	}
+	return r;
+}
+
+void sandbox_unpin_strays(const struct sandbox *sb)
+{
+	DIR *d = opendir(sb->pin_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char pin[LAYOUT_PATH_MAX];
+		bool known = e->d_name[0] == '.';
+
+		for (size_t j = 0; j < sb->l.n_att && !known; j++)
+			known = !strcmp(sb->l.att[j].link, e->d_name);
+		if (known || pin_path(sb, e->d_name, pin) < 0)
+			continue;
+		cgbpf_log(LOG_NOTICE, "removing %s, which no ledger records", pin);
+		attach_unpin(pin);
+	}
+	closedir(d);
+}

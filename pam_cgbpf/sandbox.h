@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One user's sandbox: its placement, its pins, its ledger under lock, and the
+ * one way of making its attachments what the policy wants (open and reload).
+ */
+#ifndef CGBPF_SANDBOX_H
+#define CGBPF_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "args.h"
+#include "attach.h"
+#include "error.h"
+#include "layout.h"
+#include "ledger.h"
+#include "ledger_file.h"
+#include "placement.h"
+#include "policy.h"
+#include "resolve.h"
+#include "userdb.h"
+
+#define SETTLE_TIMEOUT_MS 500
+#define KILL_TIMEOUT_MS	  5000
+
+struct sandbox {
+	const struct cgbpf_settings *s;
+	uint32_t uid;
+	struct placement pl; /* set by sandbox_place_* */
+	char pin_dir[LAYOUT_PATH_MAX];
+	char shared_dir[LAYOUT_PATH_MAX];
+	struct ledger_file lf;
+	struct ledger l;
+};
+
+/* Paths of @uid's sandbox; nothing locked or read yet. */
+int sandbox_init(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid,
+		 struct cgbpf_error *err);
+/* sandbox_init, then the ledger's lock and contents. */
+int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid, bool *exists,
+		 struct cgbpf_error *err);
+/* The placement the ledger records. */
+int sandbox_place_from_ledger(struct sandbox *sb, struct cgbpf_error *err);
+/* Unlocks and frees; accepts a zeroed or half-made sandbox. */
+void sandbox_done(struct sandbox *sb);
+#define _cleanup_sandbox_ __attribute__((cleanup(sandbox_done)))
+
+/* Opens the sandbox cgroup and records its id (the filters' counter key) in the ledger. */
+int sandbox_open_cgroup(struct sandbox *sb, struct cgbpf_error *err);
+
+/* The policy for one user: what it is made of and what it wants attached. */
+struct wanted {
+	struct policy *policy;
+	struct user_record rec;
+	struct resolved_policy rp;
+	struct want_set ws;
+};
+int wanted_for_user(const struct cgbpf_settings *s, const char *user, struct wanted *w,
+		    struct cgbpf_error *err);
+void wanted_clear(struct wanted *w);
+
+/* A change of attachments made by sandbox_apply, not yet committed. */
+struct sandbox_change {
+	char **new_pins; /* attached by this change, undone by sandbox_change_undo */
+	size_t n_new;
+	bool *stale; /* of the attachments before the change: to detach at commit */
+	size_t n_old;
+};
+
+/*
+ * Makes the sandbox's attachments what @ws wants: attaches the missing ones,
+ * recording them in the ledger and @c, and marks the old ones to detach at
+ * commit, so there is no moment in which traffic is unfiltered.
+ */
+int sandbox_apply(struct sandbox *sb, const struct want_set *ws, int cg_fd,
+		  struct sandbox_change *c, struct cgbpf_error *err);
+bool sandbox_change_any(const struct sandbox_change *c);
+/* Writes the ledger as it is without the stale attachments, then detaches them. */
+int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_error *err);
+/* Detaches what the change attached (a failed open or reload). */
+void sandbox_change_undo(struct sandbox_change *c);
+/* Frees the change; what it attached stays. */
+void sandbox_change_done(struct sandbox_change *c);
+
+/*
+ * Detaches links pinned in the user's directory that the ledger does not
+ * record (an open that died between attaching and writing the ledger), so
+ * that their names can be used again and nothing unrecorded stays attached.
+ */
+void sandbox_unpin_strays(const struct sandbox *sb);
+
+/* Drops the sessions whose process is gone; returns how many. */
+int sandbox_reclaim_stale(struct ledger *l);
+/* Whether a ledger session's process is still the one that opened it. */
+bool session_is_live(const struct ledger_session *ses);
+/* A ledger from an earlier boot describes cgroups and pins that no longer exist. */
+bool ledger_from_this_boot(const struct ledger *l);
+
+/*
+ * After the sessions changed: keeps the sandbox (writing the ledger when
+ * @dirty), or removes it when no session and no process is left. @on_close:
+ * on_logout=kill applies and what stays is logged; gc never kills.
+ */
+int sandbox_release(struct sandbox *sb, bool on_close, bool dirty, bool *removed,
+		    struct cgbpf_error *err);
+
+/* The hooks of a ledger, for the log: "egress:filter(3 rules) sock_create:program(x.o:f)". */
+void sandbox_describe_hooks(const struct ledger *l, char *buf, size_t size);
+
+/* Applies the current policy to the live sandbox of @uid, gap-free. */
+int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
+		   struct cgbpf_error *err);
+/* Lists the uids that have a ledger in state_dir; *uids is malloc'd. */
+int sandbox_list(const struct cgbpf_settings *s, uint32_t **uids, size_t *n);
+/* Reads @uid's ledger under its lock (for status). -ENOENT when there is none. */
+int sandbox_read(const struct cgbpf_settings *s, uint32_t uid, struct ledger *out,
+		 struct cgbpf_error *err);
+
+#endif
