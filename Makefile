@@ -21,6 +21,8 @@ MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -I$(BUILD) -Ipam_cgbpf $(WARN)
+# Every object records the headers it includes (build/**/*.d), so a changed header rebuilds it.
+DEPFLAGS = -MMD -MP -MF $@.d
 LDLIBS_BPF := -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I/usr/include/$(MULTIARCH) -Ipam_cgbpf \
 	-Wall -Werror
@@ -48,14 +50,15 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps deps-if-needed check demo install uninstall bench tests unit-tests clean help \
-	format fuzz
+.PHONY: all deps deps-if-needed check demo install uninstall bench tests unit unit-tests clean \
+	help format fuzz
 
 all: $(BUILD)/pam_cgbpf.so $(BUILD)/cgbpfctl
 
 help:
 	@echo "make            build build/pam_cgbpf.so and build/cgbpfctl"
 	@echo "make deps       install the Debian packages needed to build and test"
+	@echo "make unit       build and run the pure unit tests (no root needed)"
 	@echo "make check      build and run the whole test suite (as root)"
 	@echo "make demo       a sandboxed session, shown step by step (as root)"
 	@echo "make install    install module, cgbpfctl, man pages, example policy (DESTDIR honoured)"
@@ -92,16 +95,14 @@ $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # ---- user space -------------------------------------------------------------------------------
-HDRS := $(wildcard pam_cgbpf/*.h pam_cgbpf/bpf/*.h)
-
-$(BUILD)/obj/%.o: pam_cgbpf/%.c $(HDRS) | $(SKELS)
+$(BUILD)/obj/%.o: pam_cgbpf/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The fault-injection build: the same sources with CGBPF_FAULT_INJECTION, for tests only.
-$(BUILD)/fault/%.o: pam_cgbpf/%.c $(HDRS) | $(SKELS)
+$(BUILD)/fault/%.o: pam_cgbpf/%.c | $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -DCGBPF_FAULT_INJECTION -c $< -o $@
+	$(CC) $(CFLAGS) $(DEPFLAGS) -DCGBPF_FAULT_INJECTION -c $< -o $@
 
 $(BUILD)/libcgbpf.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
@@ -121,9 +122,9 @@ $(BUILD)/tests/pam_cgbpf_fault.so: $(FAULT_OBJS) pam_cgbpf/pam_cgbpf.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_cgbpf/pam_cgbpf.map -Wl,-z,defs \
 		-o $@ $(FAULT_OBJS) -lpam $(LDLIBS_BPF)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a $(LDLIBS_BPF)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a $(LDLIBS_BPF)
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
@@ -136,7 +137,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a
 tests: all $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF_OBJS) $(BUILD)/tests/pam_cgbpf_fault.so \
 	$(BENCH_BINS)
 
-# ---- the targets of INTERFACE.md §1 -----------------------------------------------------------
+# ---- the targets of README.md (make help lists them) --------------------------------------
 # The unit tests run twice: as built, and built with ASan and UBSan (build/san).
 check: deps-if-needed
 	@$(MAKE) --no-print-directory tests
@@ -144,6 +145,17 @@ check: deps-if-needed
 	@SAN_BUILD=build/san bash tests/run.sh
 
 unit-tests: $(UNIT_BINS)
+
+# The pure suites (parsing, resolution, ledger encoding, filter compiling, arguments): no root,
+# no kernel state, so they run as any user on a fresh clone.
+UNIT_PURE := $(patsubst %,$(BUILD)/tests/test_%,args filter_compile ledger policy resolve)
+unit: $(UNIT_PURE)
+	@pass=0; fail=0; for t in $(UNIT_PURE); do \
+		out=$$($$t); rc=$$?; echo "$$out"; \
+		pass=$$((pass + $$(echo "$$out" | grep -c '^PASS: '))); \
+		f=$$(echo "$$out" | grep -c '^FAIL: '); [ $$rc -ne 0 ] && [ $$f -eq 0 ] && f=1; \
+		fail=$$((fail + f)); \
+	done; echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 demo: deps-if-needed
 	@$(MAKE) --no-print-directory all $(HELPER_BINS)
@@ -190,3 +202,5 @@ format:
 
 clean:
 	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

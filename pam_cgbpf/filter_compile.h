@@ -13,7 +13,7 @@
 #include "error.h"
 #include "policy.h"
 
-struct filter_image; /* opaque; see filter_compile.c */
+struct filter_image; /* defined in filter_image.h, for filter_compile.c and filter_load.c */
 
 /*
  * Compiles the ordered allow/deny rules (first match wins, no match = allow)

@@ -379,9 +379,8 @@ static int fill_maps(struct filter_bpf *skel, const struct filter_image *img,
  * Returns 0 and the program in *prog_fd, -ENOENT when nothing or only part of
  * an instance is there, -ESTALE when it was made by another engine build,
  * -EEXIST when it is another image, another negative errno on failure.
- */
-/*
- * Reuses a pinned instance only if it is whole and this build's: the program
+ *
+ * An instance is whole and this build's when: the program
  * pin exists (it is pinned last), its "config" map is one of the program's
  * maps, and config holds this engine's digest and this image's config. The
  * other maps are not opened: an instance whose config matches was made from

@@ -14,10 +14,9 @@
 
 #include <stdint.h>
 
+#include "bpf/filter_types.h" /* FILTER_MAX_RULES */
 #include "error.h"
 #include "filter_compile.h"
-
-#define FILTER_MAX_RULES 256
 
 /*
  * Returns in *prog_fd a program for @img: the one pinned in @dir when @dir

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The policy file parser (INTERFACE.md §3).
+ * The policy file parser (pam_cgbpf.conf(5)).
  *
  * The buffer is never modified or copied line by line: tokens are slices of
  * it, and only what a rule keeps (names, paths) is duplicated. Everything that

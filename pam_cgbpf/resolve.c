@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Which rules of a policy apply to one user (INTERFACE.md §3, "Which rules
- * apply"). Each hook is decided on its own, by the most specific class of
+ * Which rules of a policy apply to one user (pam_cgbpf.conf(5),
+ * RESOLUTION). Each hook is decided on its own, by the most specific class of
  * lines that names it.
  */
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Which rules of a policy apply to one user, per hook (INTERFACE.md §3,
- * "Which rules apply"). Pure code: the caller looks the user up.
+ * Which rules of a policy apply to one user, per hook (pam_cgbpf.conf(5),
+ * RESOLUTION). Pure code: the caller looks the user up.
  */
 #ifndef CGBPF_RESOLVE_H
 #define CGBPF_RESOLVE_H

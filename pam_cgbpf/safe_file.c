@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Reading root's files without trusting anybody else's (INTERFACE.md §3,
- * "Safety").
+ * Reading root's files without trusting anybody else's (pam_cgbpf.conf(5),
+ * SAFETY).
  *
  * The path is walked one component at a time from an fd on "/", and every
  * check is an fstat of an fd already open: what is checked is what is read,

@@ -2,7 +2,7 @@
 /*
  * Reading a file that decides what a session may do (the policy, the BPF
  * objects it names) only when nobody but root could have written it
- * (INTERFACE.md §3, "Safety").
+ * (pam_cgbpf.conf(5), SAFETY).
  */
 #ifndef CGBPF_SAFE_FILE_H
 #define CGBPF_SAFE_FILE_H

@@ -29,8 +29,9 @@ struct filter_mask {
 #define FILTER_ACT_DENY	 0
 
 /*
- * The line is in the map so that status can describe the program that is
- * attached, even after the policy file changed; it is part of the image id.
+ * line is always 0 in the map: policy lines are kept out of the tables and the
+ * image id (filter_compile.c), so that identical rules on other lines share one
+ * program; each sandbox's ledger records its own lines for status.
  */
 struct filter_rule {
 	__u32 action; /* FILTER_ACT_* */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make install / make uninstall: with DESTDIR the tree is laid out as INTERFACE.md §1 says and an
+# make install / make uninstall: with DESTDIR the tree is laid out as README.md says and an
 # existing policy is kept; a real install is usable by name from /etc/pam.d (a session through
 # pamtester), and uninstall leaves the system's files as they were. Anything of a previous
 # installation is moved aside first and put back at the end, whatever happens.

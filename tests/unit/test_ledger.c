@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The ledger encoding and the module arguments: pure code, no root needed. */
+/* The ledger encoding: pure code, no root needed. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
 #include "ledger.h"
 #include "unit.h"
 
@@ -133,42 +132,32 @@ static void test_tail_after_end_ignored(void)
 	ledger_clear(&m);
 }
 
-static void test_args(void)
+/* The placement is recorded; a ledger written before placements existed is own. */
+static void test_placement_recorded(void)
 {
-	struct cgbpf_settings s;
 	struct cgbpf_error err = { { 0 } };
-	const char *good[] = { "config=/etc/x.conf", "cgroup_root=a/b", "bpffs=/sys/fs/bpf/t",
-			       "state_dir=/run/t",   "on_logout=kill",	"debug" };
+	struct ledger l = sample(), m = { 0 };
+	char *buf = NULL, *cut;
+	size_t len = 0;
 
-	settings_init(&s);
-	CHECK(!strcmp(s.config, "/etc/security/pam_cgbpf.conf") && s.on_logout == ON_LOGOUT_KEEP);
-	CHECK(settings_parse_args(&s, 6, good, &err) == 0);
-	CHECK(!strcmp(s.cgroup_root, "a/b") && s.on_logout == ON_LOGOUT_KILL && s.debug);
+	l.placement = PLACEMENT_SYSTEMD;
+	CHECK(ledger_encode(&l, &buf, &len) == 0);
+	CHECK(buf && strstr(buf, "\nplacement systemd\n"));
+	CHECK(ledger_decode(buf, len, &m, &err) == 0);
+	CHECK(m.placement == PLACEMENT_SYSTEMD);
+	ledger_clear(&m);
+	cut = buf ? strstr(buf, "placement systemd\n") : NULL;
+	if (cut) {
+		size_t skip = strlen("placement systemd\n");
 
-	static const char *const bad[][2] = {
-		{ "confg=/x", "confg=/x" },
-		{ "debgu", "debgu" },
-		{ "on_logout=maybe", "maybe" },
-		{ "cgroup_root=../x", "cgroup_root" },
-		{ "cgroup_root=/abs", "cgroup_root" },
-		{ "cgroup_root=.", "cgroup_root" },
-		{ "config=rel.conf", "config" },
-		{ "bpffs=/a//b", "bpffs" },
-		{ "state_dir=/a/../b", "state_dir" },
-		{ "state_dir=/", "state_dir" },
-		{ "config=", "config=" },
-		{ "=x", "=x" },
-		{ "fault=attach:1", "fault" },
-		{ "bpffs=/a/", "bpffs" },
-	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		const char *argv[1] = { bad[i][0] };
-
-		memset(&err, 0, sizeof(err));
-		settings_init(&s);
-		CHECK(settings_parse_args(&s, 1, argv, &err) == -EINVAL);
-		CHECK_STR_CONTAINS(err.msg, bad[i][1]);
+		memmove(cut, cut + skip, len - (size_t)(cut - buf) - skip);
+		len -= skip;
+		CHECK(ledger_decode(buf, len, &m, &err) == 0);
+		CHECK(m.placement == PLACEMENT_OWN);
+		ledger_clear(&m);
 	}
+	free(buf);
+	ledger_clear(&l);
 }
 
 int main(void)
@@ -176,6 +165,6 @@ int main(void)
 	RUN_TEST(test_round_trip);
 	RUN_TEST(test_corrupt_refused);
 	RUN_TEST(test_tail_after_end_ignored);
-	RUN_TEST(test_args);
+	RUN_TEST(test_placement_recorded);
 	return UNIT_EXIT();
 }
