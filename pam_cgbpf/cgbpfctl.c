@@ -687,7 +687,31 @@ enum {
 	OPT_JSON,
 };
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct cli {
+	struct cgbpf_settings s;
+	const char *user, *cmd;
+	bool json, verbose, help;
+};
+
+/* The setting an option sets, or NULL. */
+static const char *option_key(int opt)
+{
+	switch (opt) {
+	case OPT_CONFIG:
+		return "config";
+	case OPT_CGROUP_ROOT:
+		return "cgroup_root";
+	case OPT_BPFFS:
+		return "bpffs";
+	case OPT_STATE_DIR:
+		return "state_dir";
+	}
+	return NULL;
+}
+
+/* Returns 0 or the exit status of a usage error. */
+static int parse_options(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, OPT_CONFIG },
@@ -700,79 +724,91 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cgbpf_settings s;
 	struct cgbpf_error err = { { 0 } };
-	struct libbpf_print_guard guard;
-	const char *user = NULL, *cmd;
-	bool json = false, verbose = false;
-	int opt, rc;
+	int opt;
 
-	settings_init(&s);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":vh", opts, NULL)) != -1) {
-		const char *key = NULL;
+		const char *key = option_key(opt);
 
-		switch (opt) {
-		case OPT_CONFIG:
-			key = "config";
-			break;
-		case OPT_CGROUP_ROOT:
-			key = "cgroup_root";
-			break;
-		case OPT_BPFFS:
-			key = "bpffs";
-			break;
-		case OPT_STATE_DIR:
-			key = "state_dir";
-			break;
-		case OPT_USER:
-			user = optarg;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'v':
-			verbose = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
+		if (key) {
+			if (settings_set(&c->s, key, optarg, &err) < 0)
+				return usage_error("%s", err.msg);
+		} else if (opt == OPT_USER) {
+			c->user = optarg;
+		} else if (opt == OPT_JSON) {
+			c->json = true;
+		} else if (opt == 'v') {
+			c->verbose = true;
+		} else if (opt == 'h') {
+			c->help = true;
 			return 0;
-		case ':':
+		} else if (opt == ':') {
 			return usage_error("option %s needs a value", argv[optind - 1]);
-		default:
-			if (optopt && optopt < 256)
-				return usage_error("unknown option -%c", optopt);
+		} else if (optopt && optopt < 256) {
+			return usage_error("unknown option -%c", optopt);
+		} else {
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}
-		if (key && settings_set(&s, key, optarg, &err) < 0)
-			return usage_error("%s", err.msg);
 	}
 	if (optind >= argc)
 		return usage_error("no command given");
-	cmd = argv[optind];
+	c->cmd = argv[optind];
 	if (optind + 1 < argc)
 		return usage_error("unexpected argument %s", argv[optind + 1]);
+	return 0;
+}
+
+/* Which options go with which command. */
+static int check_command(const struct cli *c)
+{
+	const char *cmd = c->cmd;
+
 	if (strcmp(cmd, "check") && strcmp(cmd, "status") && strcmp(cmd, "gc") &&
 	    strcmp(cmd, "reload"))
 		return usage_error("unknown command %s", cmd);
-	if (user && strcmp(cmd, "check"))
+	if (c->user && strcmp(cmd, "check"))
 		return usage_error("--user goes with check only");
-	if (json && strcmp(cmd, "status"))
+	if (c->json && strcmp(cmd, "status"))
 		return usage_error("--json goes with status only");
-	if (user && !*user)
+	if (c->user && !*c->user)
 		return usage_error("--user needs a name");
+	return 0;
+}
 
+static int run_command(const struct cli *c)
+{
+	if (!strcmp(c->cmd, "check"))
+		return cmd_check(&c->s, c->user, c->verbose);
+	if (!strcmp(c->cmd, "status"))
+		return cmd_status(&c->s, c->json);
+	if (!strcmp(c->cmd, "gc"))
+		return cmd_gc(&c->s);
+	return cmd_reload(&c->s);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	struct libbpf_print_guard guard;
+	bool verbose;
+	int rc;
+
+	settings_init(&c.s);
+	rc = parse_options(&c, argc, argv);
+	if (rc == 0 && c.help) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (rc == 0)
+		rc = check_command(&c);
+	if (rc != 0)
+		return rc;
+	verbose = c.verbose;
 	cgbpf_log_set(
 		(struct cgbpf_log_sink){ .fn = log_to_stderr, .ctx = &verbose, .debug = verbose });
 	libbpf_print_capture(&guard);
-	if (!strcmp(cmd, "check"))
-		rc = cmd_check(&s, user, verbose);
-	else if (!strcmp(cmd, "status"))
-		rc = cmd_status(&s, json);
-	else if (!strcmp(cmd, "gc"))
-		rc = cmd_gc(&s);
-	else
-		rc = cmd_reload(&s);
+	rc = run_command(&c);
 	libbpf_print_restore(&guard);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "cgbpfctl: cannot write the output: %s\n", strerror(errno));

@@ -234,22 +234,89 @@ static int parse_kind(const char *s, enum attach_kind *k)
 	return -EINVAL;
 }
 
-static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
+/* attach HOOK KIND IDENT LINK WHAT LINES */
+static int decode_attach(struct ledger *l, char **tok)
 {
-	uint64_t u;
+	struct ledger_attach a = { 0 };
+	int r;
+
+	if (parse_hook(tok[1], &a.hook) < 0 || parse_kind(tok[2], &a.kind) < 0)
+		return -EINVAL;
+	r = field_decode(tok[3], &a.ident);
+	if (r == 0)
+		r = field_decode(tok[4], &a.link);
+	if (r == 0)
+		r = field_decode(tok[5], &a.what);
+	if (r == 0)
+		r = field_decode(tok[6], &a.lines);
+	if (r == 0 && (!a.ident || !a.link))
+		r = -EINVAL;
+	if (r == 0)
+		r = ledger_add_attach(l, &a);
+	free(a.ident);
+	free(a.link);
+	free(a.what);
+	free(a.lines);
+	return r;
+}
+
+/* session PID START OPENED ORIGIN SERVICE TTY RHOST */
+static int decode_session(struct ledger *l, char **tok)
+{
+	struct ledger_session s = { 0 };
 	int64_t i64;
 	int r;
 
+	if (parse_i64(tok[1], &i64) < 0 || i64 <= 0 || i64 > INT32_MAX)
+		return -EINVAL;
+	s.pid = (int32_t)i64;
+	if (parse_u64(tok[2], &s.start_time) < 0 || parse_i64(tok[3], &s.opened) < 0)
+		return -EINVAL;
+	r = field_decode(tok[4], &s.origin);
+	if (r == 0)
+		r = field_decode(tok[5], &s.service);
+	if (r == 0)
+		r = field_decode(tok[6], &s.tty);
+	if (r == 0)
+		r = field_decode(tok[7], &s.rhost);
+	if (r == 0)
+		r = ledger_add_session(l, &s);
+	free(s.origin);
+	free(s.service);
+	free(s.tty);
+	free(s.rhost);
+	return r;
+}
+
+static int decode_u32(const char *tok, uint32_t *out)
+{
+	uint64_t u;
+
+	if (parse_u64(tok, &u) < 0 || u > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)u;
+	return 0;
+}
+
+static int decode_placement(const char *tok, enum placement_kind *out)
+{
+	if (!strcmp(tok, "own"))
+		*out = PLACEMENT_OWN;
+	else if (!strcmp(tok, "systemd"))
+		*out = PLACEMENT_SYSTEMD;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
+{
 	if (!strcmp(tok[0], "end") && n == 1) {
 		*ended = true;
 		return 0;
 	}
-	if (!strcmp(tok[0], "uid") && n == 2) {
-		if (parse_u64(tok[1], &u) < 0 || u > UINT32_MAX)
-			return -EINVAL;
-		l->uid = (uint32_t)u;
-		return 0;
-	}
+	if (!strcmp(tok[0], "uid") && n == 2)
+		return decode_u32(tok[1], &l->uid);
 	if (!strcmp(tok[0], "user") && n == 2 && !l->user)
 		return field_decode(tok[1], &l->user);
 	if (!strcmp(tok[0], "boot") && n == 2 && !l->boot_id)
@@ -259,66 +326,14 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 			return -EINVAL;
 		return field_decode(tok[1], &l->cgroup);
 	}
-	if (!strcmp(tok[0], "placement") && n == 2 && !l->placement) {
-		if (!strcmp(tok[1], "own"))
-			l->placement = PLACEMENT_OWN;
-		else if (!strcmp(tok[1], "systemd"))
-			l->placement = PLACEMENT_SYSTEMD;
-		else
-			return -EINVAL;
-		return 0;
-	}
-	if (!strcmp(tok[0], "next_link") && n == 2) {
-		if (parse_u64(tok[1], &u) < 0 || u > UINT32_MAX)
-			return -EINVAL;
-		l->next_link = (uint32_t)u;
-		return 0;
-	}
-	if (!strcmp(tok[0], "attach") && n == 7) {
-		struct ledger_attach a = { 0 };
-
-		if (parse_hook(tok[1], &a.hook) < 0 || parse_kind(tok[2], &a.kind) < 0)
-			return -EINVAL;
-		r = field_decode(tok[3], &a.ident);
-		if (r == 0)
-			r = field_decode(tok[4], &a.link);
-		if (r == 0)
-			r = field_decode(tok[5], &a.what);
-		if (r == 0)
-			r = field_decode(tok[6], &a.lines);
-		if (r == 0 && (!a.ident || !a.link))
-			r = -EINVAL;
-		if (r == 0)
-			r = ledger_add_attach(l, &a);
-		free(a.ident);
-		free(a.link);
-		free(a.what);
-		free(a.lines);
-		return r;
-	}
-	if (!strcmp(tok[0], "session") && n == 8) {
-		struct ledger_session s = { 0 };
-
-		if (parse_i64(tok[1], &i64) < 0 || i64 <= 0 || i64 > INT32_MAX)
-			return -EINVAL;
-		s.pid = (int32_t)i64;
-		if (parse_u64(tok[2], &s.start_time) < 0 || parse_i64(tok[3], &s.opened) < 0)
-			return -EINVAL;
-		r = field_decode(tok[4], &s.origin);
-		if (r == 0)
-			r = field_decode(tok[5], &s.service);
-		if (r == 0)
-			r = field_decode(tok[6], &s.tty);
-		if (r == 0)
-			r = field_decode(tok[7], &s.rhost);
-		if (r == 0)
-			r = ledger_add_session(l, &s);
-		free(s.origin);
-		free(s.service);
-		free(s.tty);
-		free(s.rhost);
-		return r;
-	}
+	if (!strcmp(tok[0], "placement") && n == 2 && !l->placement)
+		return decode_placement(tok[1], &l->placement);
+	if (!strcmp(tok[0], "next_link") && n == 2)
+		return decode_u32(tok[1], &l->next_link);
+	if (!strcmp(tok[0], "attach") && n == 7)
+		return decode_attach(l, tok);
+	if (!strcmp(tok[0], "session") && n == 8)
+		return decode_session(l, tok);
 	return -EINVAL;
 }
 
