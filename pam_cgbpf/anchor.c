@@ -75,19 +75,13 @@ static int anchor_unpin_all(const char *dir, const struct gc_report *rep)
 	static const enum cgbpf_hook order[HOOK_COUNT] = { HOOK_SOCK_CREATE, HOOK_INGRESS,
 							   HOOK_EGRESS };
 	char pin[LAYOUT_PATH_MAX];
-	int failed = 0, r;
+	int failed = 0;
 
 	for (int i = 0; i < HOOK_COUNT; i++) {
 		if (layout_join(pin, dir, hook_name(order[i])) < 0 || access(pin, F_OK) != 0)
 			continue;
-		r = attach_unpin(pin);
-		if (r < 0) {
-			cgbpf_log(LOG_ERR, "cannot detach the anchor link %s: %s", pin,
-				  errno_text(r));
-			failed = 1;
-		} else {
-			gc_say(rep, "removed anchor link: %s", pin);
-		}
+		failed |= gc_done(rep, attach_unpin(pin), "detach the anchor link", "anchor link",
+				  pin);
 	}
 	return failed;
 }
@@ -95,28 +89,16 @@ static int anchor_unpin_all(const char *dir, const struct gc_report *rep)
 int anchor_remove(const struct cgbpf_settings *s, const char *mount, const struct gc_report *rep)
 {
 	char dir[LAYOUT_PATH_MAX], rel[LAYOUT_PATH_MAX], cg[LAYOUT_PATH_MAX];
-	int failed, r;
+	int failed;
 
 	if (layout_anchor_dir(dir, s) < 0 || layout_anchor_cgroup(rel, s) < 0 ||
 	    layout_join(cg, mount, rel) < 0)
 		return 1;
 	failed = anchor_unpin_all(dir, rep);
-	if (!failed && access(dir, F_OK) == 0) {
-		r = bpffs_remove_dir(dir);
-		if (r < 0) {
-			cgbpf_log(LOG_ERR, "cannot remove %s: %s", dir, errno_text(r));
-			failed = 1;
-		}
-	}
-	if (!failed && access(cg, F_OK) == 0) {
-		r = cgroup_remove(cg);
-		if (r < 0) {
-			cgbpf_log(LOG_ERR, "cannot remove the anchor cgroup %s: %s", cg,
-				  errno_text(r));
-			failed = 1;
-		} else {
-			gc_say(rep, "removed anchor cgroup: %s", cg);
-		}
-	}
+	if (!failed && access(dir, F_OK) == 0)
+		failed = gc_done(rep, bpffs_remove_dir(dir), "remove", NULL, dir);
+	if (!failed && access(cg, F_OK) == 0)
+		failed = gc_done(rep, cgroup_remove(cg), "remove the anchor cgroup",
+				 "anchor cgroup", cg);
 	return failed;
 }

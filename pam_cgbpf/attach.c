@@ -456,18 +456,28 @@ int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pi
 	return 0;
 }
 
-bool attach_link_alive(const char *pin, uint64_t cgroup_id)
+int attach_link_cgroup(const char *pin, uint64_t *cgroup_id)
 {
 	_cleanup_close_ int fd = bpf_obj_get(pin);
 	struct bpf_link_info info;
 	__u32 len = sizeof(info);
 
 	if (fd < 0)
-		return false;
+		return -errno;
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		return false;
-	return info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == cgroup_id;
+		return -errno;
+	if (info.type != BPF_LINK_TYPE_CGROUP)
+		return -EINVAL;
+	*cgroup_id = info.cgroup.cgroup_id;
+	return 0;
+}
+
+bool attach_link_alive(const char *pin, uint64_t cgroup_id)
+{
+	uint64_t id;
+
+	return attach_link_cgroup(pin, &id) == 0 && id == cgroup_id;
 }
 
 int attach_unpin(const char *pin)

@@ -62,6 +62,10 @@ int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
 int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
 		    struct cgbpf_error *err);
 
+/* The cgroup id of the cgroup link pinned at @pin (0: its cgroup is gone); -EINVAL: no such link.
+ */
+int attach_link_cgroup(const char *pin, uint64_t *cgroup_id);
+
 /* Whether the link pinned at @pin exists and is attached to the cgroup @cgroup_id. */
 bool attach_link_alive(const char *pin, uint64_t cgroup_id);
 

@@ -30,6 +30,18 @@ void gc_say(const struct gc_report *rep, const char *fmt, ...)
 	rep->removed(rep->ctx, line);
 }
 
+int gc_done(const struct gc_report *rep, int r, const char *doing, const char *done,
+	    const char *path)
+{
+	if (r < 0) {
+		cgbpf_log(LOG_ERR, "cannot %s %s: %s", doing, path, errno_text(r));
+		return 1;
+	}
+	if (done)
+		gc_say(rep, "removed %s: %s", done, path);
+	return 0;
+}
+
 static bool path_exists(const char *p)
 {
 	return access(p, F_OK) == 0;
@@ -155,16 +167,9 @@ static int gc_sandbox(const struct cgbpf_settings *s, uint32_t uid, const struct
 /* A cgroup link whose cgroup is gone keeps its program loaded for nothing. */
 static bool link_is_defunct(const char *pin)
 {
-	_cleanup_close_ int fd = bpf_obj_get(pin);
-	struct bpf_link_info li;
-	__u32 len = sizeof(li);
+	uint64_t id;
 
-	if (fd < 0)
-		return false;
-	memset(&li, 0, sizeof(li));
-	if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0)
-		return false;
-	return li.type == BPF_LINK_TYPE_CGROUP && li.cgroup.cgroup_id == 0;
+	return attach_link_cgroup(pin, &id) == 0 && id == 0;
 }
 
 /* Adds the uids of the user-<UID> entries in @dir to @v. */
@@ -337,12 +342,7 @@ static int gc_shared(const struct cgbpf_settings *s, const struct gc_report *rep
 		/* No program, or one no link holds: under the global lock nobody is about to. */
 		r = !strncmp(e->d_name, "filter-", 7) ? filter_unpin_shared(dir)
 						      : bpffs_remove_dir(dir);
-		if (r < 0) {
-			cgbpf_log(LOG_ERR, "cannot remove %s: %s", dir, errno_text(r));
-			failed = 1;
-		} else {
-			gc_say(rep, "removed shared program: %s", dir);
-		}
+		failed |= gc_done(rep, r, "remove", "shared program", dir);
 	}
 	closedir(d);
 	return failed;

@@ -23,6 +23,13 @@ struct gc_report {
 void gc_say(const struct gc_report *rep, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The outcome of removing @path: logs "cannot DOING PATH: error" and returns 1
+ * when @r failed, else reports "removed DONE: PATH" (unless @done is NULL).
+ */
+int gc_done(const struct gc_report *rep, int r, const char *doing, const char *done,
+	    const char *path);
+
 /* Everything of the machine under these settings; errors are logged. Returns 0 or 1 (failed). */
 int gc_machine(const struct cgbpf_settings *s, const struct gc_report *rep);
 

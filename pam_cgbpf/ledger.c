@@ -234,29 +234,37 @@ static int parse_kind(const char *s, enum attach_kind *k)
 	return -EINVAL;
 }
 
+/* Decodes @n fields in a row; stops at the first error. */
+static int fields_decode(char **tok, char **const out[], size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = field_decode(tok[i], out[i]);
+	return r;
+}
+
+static void fields_free(char **const f[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(*f[i]);
+}
+
 /* attach HOOK KIND IDENT LINK WHAT LINES */
 static int decode_attach(struct ledger *l, char **tok)
 {
 	struct ledger_attach a = { 0 };
+	char **const f[] = { &a.ident, &a.link, &a.what, &a.lines };
 	int r;
 
 	if (parse_hook(tok[1], &a.hook) < 0 || parse_kind(tok[2], &a.kind) < 0)
 		return -EINVAL;
-	r = field_decode(tok[3], &a.ident);
-	if (r == 0)
-		r = field_decode(tok[4], &a.link);
-	if (r == 0)
-		r = field_decode(tok[5], &a.what);
-	if (r == 0)
-		r = field_decode(tok[6], &a.lines);
+	r = fields_decode(tok + 3, f, 4);
 	if (r == 0 && (!a.ident || !a.link))
 		r = -EINVAL;
 	if (r == 0)
 		r = ledger_add_attach(l, &a);
-	free(a.ident);
-	free(a.link);
-	free(a.what);
-	free(a.lines);
+	fields_free(f, 4);
 	return r;
 }
 
@@ -264,6 +272,7 @@ static int decode_attach(struct ledger *l, char **tok)
 static int decode_session(struct ledger *l, char **tok)
 {
 	struct ledger_session s = { 0 };
+	char **const f[] = { &s.origin, &s.service, &s.tty, &s.rhost };
 	int64_t i64;
 	int r;
 
@@ -272,19 +281,10 @@ static int decode_session(struct ledger *l, char **tok)
 	s.pid = (int32_t)i64;
 	if (parse_u64(tok[2], &s.start_time) < 0 || parse_i64(tok[3], &s.opened) < 0)
 		return -EINVAL;
-	r = field_decode(tok[4], &s.origin);
-	if (r == 0)
-		r = field_decode(tok[5], &s.service);
-	if (r == 0)
-		r = field_decode(tok[6], &s.tty);
-	if (r == 0)
-		r = field_decode(tok[7], &s.rhost);
+	r = fields_decode(tok + 4, f, 4);
 	if (r == 0)
 		r = ledger_add_session(l, &s);
-	free(s.origin);
-	free(s.service);
-	free(s.tty);
-	free(s.rhost);
+	fields_free(f, 4);
 	return r;
 }
 
