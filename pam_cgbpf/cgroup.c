@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 
 #include "cgroup.h"
+#include "layout.h"
 #include "util.h"
 
 int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
@@ -55,13 +56,11 @@ int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 
 int cgroup_make(const char *mount, const char *rel, bool *created, struct cgbpf_error *err)
 {
-	char path[4096];
-	size_t n;
+	char path[LAYOUT_PATH_MAX];
 	struct stat st;
 
 	*created = false;
-	n = (size_t)snprintf(path, sizeof(path), "%s/%s", mount, rel);
-	if (n >= sizeof(path))
+	if (layout_join(path, mount, rel) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "cgroup path too long");
 	for (char *p = path + strlen(mount) + 1;; p++) {
 		bool last = *p == '\0';

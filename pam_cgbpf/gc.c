@@ -340,8 +340,8 @@ static int gc_shared(const struct cgbpf_settings *s, const struct gc_report *rep
 		    shared_entry_used(dir, ids, n_ids))
 			continue;
 		/* No program, or one no link holds: under the global lock nobody is about to. */
-		r = !strncmp(e->d_name, "filter-", 7) ? filter_unpin_shared(dir)
-						      : bpffs_remove_dir(dir);
+		r = layout_shared_is_filter(e->d_name) ? filter_unpin_shared(dir)
+						       : bpffs_remove_dir(dir);
 		failed |= gc_done(rep, r, "remove", "shared program", dir);
 	}
 	closedir(d);

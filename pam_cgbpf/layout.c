@@ -77,6 +77,14 @@ int layout_shared_entry(char *buf, const struct cgbpf_settings *s, enum attach_k
 			  name);
 }
 
+bool layout_shared_is_filter(const char *name)
+{
+	const char *kind = attach_kind_name(ATT_FILTER);
+	size_t n = strlen(kind);
+
+	return !strncmp(name, kind, n) && name[n] == '-';
+}
+
 int layout_ledger(char *buf, const char *state_dir, uint32_t uid)
 {
 	return layout_fmt(buf, LAYOUT_PATH_MAX, "%s/" USER_PREFIX "%" PRIu32 LEDGER_SUFFIX,

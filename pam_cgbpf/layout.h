@@ -45,6 +45,8 @@ int layout_shared_dir(char *buf, const struct cgbpf_settings *s);
 /* <bpffs>/shared/<kind>-<ident>, ':' in ident spelled '-' (a pin name cannot hold it). */
 int layout_shared_entry(char *buf, const struct cgbpf_settings *s, enum attach_kind kind,
 			const char *ident);
+/* Whether the shared cache entry @name holds a built-in filter (filter-<id>). */
+bool layout_shared_is_filter(const char *name);
 /* <state_dir>/user-<UID>.ledger */
 int layout_ledger(char *buf, const char *state_dir, uint32_t uid);
 /* The name of a user's link pin: <hook>-<serial>. */

@@ -311,7 +311,7 @@ static void collect_attach(const struct cgbpf_settings *s, const struct ledger *
 int sandbox_status_collect(const struct cgbpf_settings *s, uint32_t uid, struct sandbox_status *out,
 			   struct cgbpf_error *err)
 {
-	char mount[4096];
+	char mount[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -335,8 +335,12 @@ int sandbox_status_collect(const struct cgbpf_settings *s, uint32_t uid, struct 
 		sandbox_status_clear(out);
 		return r;
 	}
-	if (asprintf(&out->cgroup_dir, "%s/%s", mount, out->l.cgroup ? out->l.cgroup : "") < 0) {
-		out->cgroup_dir = NULL;
+	if (layout_join(dir, mount, out->l.cgroup ? out->l.cgroup : "") < 0) {
+		sandbox_status_clear(out);
+		return cgbpf_error_set(err, ENAMETOOLONG, "cgroup path too long");
+	}
+	out->cgroup_dir = strdup(dir);
+	if (!out->cgroup_dir) {
 		sandbox_status_clear(out);
 		return cgbpf_oom(err);
 	}
