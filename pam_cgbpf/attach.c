@@ -95,7 +95,7 @@ static int object_pick(const char *buf, size_t len, const char *path, const char
 	if (!obj) {
 		r = -errno;
 		return cgbpf_error_at(err, r, file, line, "object %s is not a valid BPF object: %s",
-				      path, strerror(-r));
+				      path, errno_text(r));
 	}
 	if (name) {
 		found = bpf_object__find_program_by_name(obj, name);
@@ -148,14 +148,13 @@ static int want_program(const struct rule *rule, enum cgbpf_hook hook, const cha
 {
 	_cleanup_object_ struct bpf_object *obj = NULL;
 	struct bpf_program *prog;
-	struct cgbpf_error ferr = { { 0 } };
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	int r;
 
-	r = safe_read_file(rule->path, OBJECT_MAX_SIZE, &w->obj, &w->obj_len, &ferr);
+	r = safe_read_file(rule->path, OBJECT_MAX_SIZE, &w->obj, &w->obj_len, err);
 	if (r < 0)
-		return cgbpf_error_at(err, r, file, rule->line, "program %s", ferr.msg);
+		return cgbpf_error_context(err, r, "%s:%u: program", file, rule->line);
 	r = object_pick(w->obj, w->obj_len, rule->path, rule->prog_name, hook, &obj, &prog, file,
 			rule->line, err);
 	if (r < 0)
@@ -394,7 +393,7 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 	if (r < 0)
 		return cgbpf_error_at(err, r, policy_file, w->line,
 				      "program %s: the kernel refused to load it: %s", w->what,
-				      strerror(-r));
+				      errno_text(r));
 	r = bpffs_mkdir(dir, err);
 	if (r < 0)
 		return r;

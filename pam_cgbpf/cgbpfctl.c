@@ -233,7 +233,7 @@ static int program_dry_run(const struct want_attach *w, const char *file, struct
 		r = -errno;
 		return cgbpf_error_at(err, r, file, w->line,
 				      "object %s is not a valid BPF object: %s", w->path,
-				      strerror(-r));
+				      errno_text(r));
 	}
 	prog = name ? bpf_object__find_program_by_name(obj, name + 1) : NULL;
 	if (!prog) {
@@ -248,7 +248,7 @@ static int program_dry_run(const struct want_attach *w, const char *file, struct
 	if (r < 0)
 		return cgbpf_error_at(err, r, file, w->line,
 				      "program %s: the kernel refused to load it: %s", w->what,
-				      strerror(-r));
+				      errno_text(r));
 	return 0;
 }
 
@@ -573,7 +573,7 @@ static int cmd_status(const struct cgbpf_settings *s, bool json)
 	r = sandbox_list(s, &uids, &n_uids);
 	if (r < 0) {
 		cgbpf_log(LOG_ERR, "cannot list the sandboxes in %s: %s", s->state_dir,
-			  strerror(-r));
+			  errno_text(r));
 		return 1;
 	}
 	v = calloc(n_uids + 1, sizeof(*v));
@@ -648,7 +648,7 @@ static int cmd_reload(const struct cgbpf_settings *s)
 	r = sandbox_list(s, &uids, &n);
 	if (r < 0) {
 		cgbpf_log(LOG_ERR, "cannot list the sandboxes in %s: %s", s->state_dir,
-			  strerror(-r));
+			  errno_text(r));
 		return 1;
 	}
 	if (n == 0)
@@ -665,7 +665,7 @@ static int cmd_reload(const struct cgbpf_settings *s)
 		printf("%s (uid %" PRIu32 "): ", l.user ? l.user : "?", uids[i]);
 		r = sandbox_reload(s, uids[i], &changed, &err);
 		if (r < 0) {
-			printf("error: %s\n", err.msg[0] ? err.msg : strerror(-r));
+			printf("error: %s\n", err.msg[0] ? err.msg : errno_text(r));
 			failed = 1;
 		} else {
 			printf("%s\n", changed ? "updated" : "unchanged");
@@ -811,7 +811,7 @@ int main(int argc, char **argv)
 	rc = run_command(&c);
 	libbpf_print_restore(&guard);
 	if (fflush(stdout) != 0 && rc == 0) {
-		fprintf(stderr, "cgbpfctl: cannot write the output: %s\n", strerror(errno));
+		fprintf(stderr, "cgbpfctl: cannot write the output: %s\n", errno_text(errno));
 		rc = 1;
 	}
 	return rc;

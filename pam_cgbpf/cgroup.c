@@ -111,10 +111,9 @@ int cgroup_move(const char *dir, pid_t pid, struct cgbpf_error *err)
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	r = write_file(path, num);
-	if (r < 0) {
-		errno = -r;
-		return cgbpf_error_set(err, r, "cannot move process %d into %s: %m", (int)pid, dir);
-	}
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot move process %d into %s: %s", (int)pid, dir,
+				       errno_text(r));
 	return 0;
 }
 

@@ -249,7 +249,7 @@ static void collect_counters(const struct cgbpf_settings *s, const struct ledger
 	}
 	if (r < 0) {
 		set_error(&a->counters_error, "cannot read the counters in %s: %s", dir,
-			  strerror(-r));
+			  errno_text(r));
 		free(c);
 		return;
 	}
@@ -280,13 +280,13 @@ static void collect_attach(const struct cgbpf_settings *s, const struct ledger *
 	a->pin = strdup(pin);
 	fd = bpf_obj_get(pin);
 	if (fd < 0) {
-		set_error(&a->error, "cannot open the pinned link %s: %s", pin, strerror(errno));
+		set_error(&a->error, "cannot open the pinned link %s: %s", pin, errno_text(errno));
 		return;
 	}
 	memset(&li, 0, sizeof(li));
 	len = sizeof(li);
 	if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0) {
-		set_error(&a->error, "cannot read the link %s: %s", pin, strerror(errno));
+		set_error(&a->error, "cannot read the link %s: %s", pin, errno_text(errno));
 		return;
 	}
 	a->link_id = li.id;
