@@ -430,86 +430,86 @@ static int check_all_tokens(const struct policy *p, struct dry_run *dr)
 	return failed;
 }
 
+static void print_user(const struct user_record *rec)
+{
+	printf("user ");
+	term_put_string(stdout, rec->name);
+	printf(" (uid %" PRIu32 "), groups:", rec->uid);
+	for (size_t i = 0; i < rec->n_groups; i++) {
+		fputc(' ', stdout);
+		term_put_string(stdout, rec->groups[i]);
+	}
+	fputc('\n', stdout);
+}
+
+/* The deciding class's lines of hook @h in file order, "none" lines included. */
+static void print_deciding_lines(const struct policy *p, const struct line_index *li,
+				 const struct user_record *rec, const struct resolved_policy *rp,
+				 int h)
+{
+	const struct hook_plan *plan = &rp->hook[h];
+
+	printf("%s: ", hook_name((enum cgbpf_hook)h));
+	if (plan->decided_by == CLASS_NONE) {
+		printf("no rule\n");
+		return;
+	}
+	printf("decided by %s%s\n", who_class_name(plan->decided_by),
+	       plan->none ? " (none: no sandbox on this hook)" : "");
+	for (size_t i = 0; i < p->n_rules; i++) {
+		struct policy single = { .file = p->file,
+					 .rules = (struct rule *)&p->rules[i],
+					 .n_rules = 1 };
+		struct user_info ui = user_record_info(rec);
+		struct resolved_policy one = { 0 };
+		struct cgbpf_error ignored = { { 0 } };
+
+		if (!(p->rules[i].hooks & HOOK_BIT(h)))
+			continue;
+		/* The line alone decides in its own class when it applies to the user. */
+		if (policy_resolve(&single, &ui, &one, &ignored) == 0 &&
+		    one.hook[h].decided_by == plan->decided_by)
+			print_policy_line(stdout, li, p->rules[i].line);
+		resolved_policy_clear(&one);
+	}
+}
+
 /* With --user: what the module would do for this user, hook by hook. */
 static int check_user(const struct policy *p, const struct line_index *li, const char *name,
 		      struct dry_run *dr, bool dry)
 {
-	struct user_record rec = { 0 };
-	struct resolved_policy rp = { 0 };
-	struct want_set ws = { 0 };
+	_cleanup_(user_record_clear) struct user_record rec = { 0 };
+	_cleanup_(resolved_policy_clear) struct resolved_policy rp = { 0 };
+	_cleanup_(want_set_free) struct want_set ws = { 0 };
 	struct cgbpf_error err = { { 0 } };
-	int failed = 0;
+	struct user_info ui;
 
 	if (user_lookup(name, &rec, &err) < 0) {
 		cgbpf_log(LOG_ERR, "%s", err.msg);
 		return 1;
 	}
-	{
-		struct user_info ui = user_record_info(&rec);
-
-		if (policy_resolve(p, &ui, &rp, &err) < 0) {
-			report_policy_error(&err);
-			user_record_clear(&rec);
-			return 1;
-		}
+	ui = user_record_info(&rec);
+	if (policy_resolve(p, &ui, &rp, &err) < 0) {
+		report_policy_error(&err);
+		return 1;
 	}
-	printf("user ");
-	term_put_string(stdout, rec.name);
-	printf(" (uid %" PRIu32 "), groups:", rec.uid);
-	for (size_t i = 0; i < rec.n_groups; i++) {
-		fputc(' ', stdout);
-		term_put_string(stdout, rec.groups[i]);
-	}
-	fputc('\n', stdout);
-	for (int h = 0; h < HOOK_COUNT; h++) {
-		const struct hook_plan *plan = &rp.hook[h];
-
-		printf("%s: ", hook_name((enum cgbpf_hook)h));
-		if (plan->decided_by == CLASS_NONE) {
-			printf("no rule\n");
-			continue;
-		}
-		printf("decided by %s%s\n", who_class_name(plan->decided_by),
-		       plan->none ? " (none: no sandbox on this hook)" : "");
-		/* The deciding class's lines in file order, "none" lines included. */
-		for (size_t i = 0; i < p->n_rules; i++) {
-			struct policy single = { .file = p->file,
-						 .rules = (struct rule *)&p->rules[i],
-						 .n_rules = 1 };
-			struct user_info ui = user_record_info(&rec);
-			struct resolved_policy one = { 0 };
-			struct cgbpf_error ignored = { { 0 } };
-
-			if (!(p->rules[i].hooks & HOOK_BIT(h)))
-				continue;
-			/* The line alone decides in its own class when it applies to the user. */
-			if (policy_resolve(&single, &ui, &one, &ignored) == 0 &&
-			    one.hook[h].decided_by == plan->decided_by)
-				print_policy_line(stdout, li, p->rules[i].line);
-			resolved_policy_clear(&one);
-		}
-	}
+	print_user(&rec);
+	for (int h = 0; h < HOOK_COUNT; h++)
+		print_deciding_lines(p, li, &rec, &rp, h);
 	if (!resolved_policy_sandboxes(&rp)) {
 		printf("result: no sandbox for %s (the module returns PAM_IGNORE)\n", rec.name);
-		goto out;
+		return 0;
 	}
 	if (want_set_build(&rp, p->file, &ws, &err) < 0) {
 		report_policy_error(&err);
-		failed = 1;
-		goto out;
+		return 1;
 	}
 	printf("result: %s is sandboxed:", rec.name);
 	for (size_t i = 0; i < ws.n; i++)
 		printf(" %s:%s(%s)", hook_name(ws.v[i].hook), attach_kind_name(ws.v[i].kind),
 		       ws.v[i].what);
 	fputc('\n', stdout);
-	if (dry)
-		failed |= dry_run_wants(dr, &ws, true);
-out:
-	want_set_free(&ws);
-	resolved_policy_clear(&rp);
-	user_record_clear(&rec);
-	return failed;
+	return dry ? dry_run_wants(dr, &ws, true) : 0;
 }
 
 static int cmd_check(const struct cgbpf_settings *s, const char *user, bool verbose)
