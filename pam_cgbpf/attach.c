@@ -15,12 +15,16 @@
 #include <linux/magic.h>
 
 #include "attach.h"
-#include "layout.h"
 #include "fault.h"
 #include "filter_load.h"
+#include "layout.h"
 #include "safe_file.h"
 #include "sha256.h"
 #include "util.h"
+
+/* policy.c enforces the per-hook limit; the filter's tables must hold what it lets through. */
+_Static_assert(POLICY_MAX_RULES_PER_HOOK <= FILTER_MAX_RULES,
+	       "a policy may hold more rules per hook than the built-in filter");
 
 #define OBJECT_MAX_SIZE (64u << 20)
 
