@@ -7,7 +7,8 @@ BUILD   := build
 
 PKGS := gcc make clang llvm libclang-rt-14-dev libbpf-dev libpam0g-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	pamtester openssh-server openssh-client iperf3 libpam-wrapper valgrind iproute2 \
-	python3 man-db groff-base procps passwd login util-linux
+	python3 man-db groff-base procps passwd login util-linux \
+	systemd-container debootstrap
 
 PAM_LIBDIR := $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)
 SECUREDIR  ?= $(PAM_LIBDIR)/security
@@ -80,6 +81,7 @@ deps-if-needed:
 		command -v pamtester >/dev/null && [ -f /usr/include/bpf/libbpf.h ] && \
 		[ -f /usr/include/security/pam_modules.h ] && command -v sshd >/dev/null && \
 		command -v iperf3 >/dev/null && command -v valgrind >/dev/null && \
+		command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null && \
 		[ -n "$$(ls /usr/lib/*/libpam_wrapper.so 2>/dev/null)" ] || $(MAKE) --no-print-directory deps
 
 # ---- BPF --------------------------------------------------------------------------------------
