@@ -364,16 +364,22 @@ sd_pam_dir() {
 }
 
 # sd_install: $BUILD/pam_cgbpf.so into the multiarch PAM directory, $BUILD/cgbpfctl into
-# /usr/sbin, the test helpers into /usr/local/bin and the test BPF objects into
-# /usr/local/lib/cgbpf-tests/bpf, all inside the container.
+# /usr/sbin, and what sd_install_helpers installs, all inside the container.
 sd_install() {
-	local pamdir f
+	local pamdir
 	pamdir=$(sd_pam_dir) || die sd_install "no pam_unix.so in $SD_ROOT/usr/lib/*/security"
 	[ -f "$BUILD/pam_cgbpf.so" ] && [ -f "$BUILD/cgbpfctl" ] ||
 		die sd_install "$BUILD/pam_cgbpf.so or $BUILD/cgbpfctl not built (make tests)"
 	install -m 0644 "$BUILD/pam_cgbpf.so" "$SD_ROOT$pamdir/pam_cgbpf.so" &&
 		install -m 0755 "$BUILD/cgbpfctl" "$SD_ROOT/usr/sbin/cgbpfctl" ||
 		die sd_install "cannot copy the module and cgbpfctl into $SD_ROOT"
+	sd_install_helpers
+}
+
+# sd_install_helpers: only the test helpers, into /usr/local/bin, and the test BPF objects,
+# into /usr/local/lib/cgbpf-tests/bpf (for a suite that installs the module another way).
+sd_install_helpers() {
+	local f
 	for f in netprobe pamsession logsink; do
 		[ -f "$HELPERS/$f" ] || continue
 		install -m 0755 "$HELPERS/$f" "$SD_ROOT/usr/local/bin/$f" ||
