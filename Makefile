@@ -8,7 +8,7 @@ BUILD   := build
 PKGS := gcc make clang llvm libclang-rt-14-dev libbpf-dev libpam0g-dev bpftool libelf-dev zlib1g-dev pkg-config \
 	pamtester openssh-server openssh-client iperf3 libpam-wrapper valgrind iproute2 \
 	python3 man-db groff-base procps passwd login util-linux \
-	systemd-container debootstrap
+	systemd-container debootstrap debhelper dpkg-dev fakeroot lintian
 
 PAM_LIBDIR := $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)
 SECUREDIR  ?= $(PAM_LIBDIR)/security
@@ -52,7 +52,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-if-needed check demo install uninstall bench tests unit unit-tests clean \
-	help format fuzz
+	help format fuzz deb
 
 all: $(BUILD)/pam_cgbpf.so $(BUILD)/cgbpfctl
 
@@ -65,6 +65,7 @@ help:
 	@echo "make install    install module, cgbpfctl, man pages, example policy (DESTDIR honoured)"
 	@echo "make uninstall  remove what install put there"
 	@echo "make bench      run the benchmarks in bench/"
+	@echo "make deb        build the Debian package build/libpam-cgbpf_<version>_<arch>.deb"
 
 # ---- dependencies -----------------------------------------------------------------------------
 deps:
@@ -197,6 +198,27 @@ uninstall:
 		rm -f $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf; \
 	elif [ -e $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf ]; then \
 		echo "keeping modified $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf"; fi
+
+# ---- the Debian package (INTERFACE.md §6) ---------------------------------------------------------
+# dpkg-buildpackage runs in a copy of the tree under build/, so that it leaves nothing in the
+# source tree; the .deb, .buildinfo and .changes land in build/.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+DEB_ARCH    = $(shell dpkg --print-architecture 2>/dev/null)
+DEB         = build/libpam-cgbpf_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_INPUTS := Makefile README.md $(wildcard pam_cgbpf/* pam_cgbpf/bpf/* man/* conf/* tests/unit/* \
+	debian/* debian/*/*)
+
+deb: $(DEB)
+
+$(DEB): $(DEB_INPUTS)
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb needs dpkg-dev and debhelper: run make deps" >&2; exit 1; }
+	rm -rf build/deb-src
+	mkdir -p build/deb-src
+	tar -cf - --exclude=./build --exclude=./.git . | tar -C build/deb-src -xf -
+	cd build/deb-src && dpkg-buildpackage --build=binary --unsigned-source --unsigned-changes
+	rm -rf build/deb-src
+	@echo "built $@"
 
 format:
 	clang-format -i pam_cgbpf/*.c pam_cgbpf/*.h pam_cgbpf/bpf/*.c pam_cgbpf/bpf/*.h tests/*/*.c \
