@@ -17,6 +17,13 @@
 #include "log.h"
 #include "util.h"
 
+/*
+ * The anchor holds an allow-all built-in filter on every hook up to this one
+ * (the socket-address hooks of the early verdict included), attached in hook
+ * order; this hook's pin marks it complete.
+ */
+#define ANCHOR_LAST_HOOK HOOK_SENDMSG6
+
 /* The anchor's allow-all filter on one hook, pinned at @pin. */
 static int anchor_attach(const struct cgbpf_settings *s, enum cgbpf_hook h, int cg_fd,
 			 const char *pin, struct cgbpf_error *err)
@@ -46,7 +53,7 @@ int anchor_ensure(const struct cgbpf_settings *s, const char *mount, struct cgbp
 	int r;
 
 	if (layout_anchor_dir(dir, s) < 0 ||
-	    layout_join(pin, dir, hook_name(HOOK_SOCK_CREATE)) < 0 ||
+	    layout_join(pin, dir, hook_name(ANCHOR_LAST_HOOK)) < 0 ||
 	    layout_anchor_cgroup(rel, s) < 0 || layout_join(cg, mount, rel) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "anchor path too long");
 	if (access(pin, F_OK) == 0)
@@ -59,8 +66,8 @@ int anchor_ensure(const struct cgbpf_settings *s, const char *mount, struct cgbp
 	cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg_fd < 0)
 		return cgbpf_error_set(err, errno, "cannot open cgroup %s: %m", cg);
-	/* sock_create last: its pin is the mark that the anchor is complete. */
-	for (int h = 0; h < HOOK_COUNT && r == 0; h++) {
+	/* ANCHOR_LAST_HOOK last: its pin is the mark that the anchor is complete. */
+	for (int h = 0; h <= ANCHOR_LAST_HOOK && r == 0; h++) {
 		if (layout_join(pin, dir, hook_name((enum cgbpf_hook)h)) < 0)
 			return cgbpf_error_set(err, ENAMETOOLONG, "anchor path too long");
 		if (access(pin, F_OK) != 0)
@@ -69,16 +76,19 @@ int anchor_ensure(const struct cgbpf_settings *s, const char *mount, struct cgbp
 	return r;
 }
 
-/* The anchor's links, sock_create first: its pin is what marks the anchor complete. */
+/*
+ * The anchor's links, ANCHOR_LAST_HOOK first: its pin is what marks the anchor
+ * complete. (An anchor made before the early hooks had sock_create as its
+ * mark; its links go all the same.)
+ */
 static int anchor_unpin_all(const char *dir, const struct gc_report *rep)
 {
-	static const enum cgbpf_hook order[HOOK_COUNT] = { HOOK_SOCK_CREATE, HOOK_INGRESS,
-							   HOOK_EGRESS };
 	char pin[LAYOUT_PATH_MAX];
 	int failed = 0;
 
-	for (int i = 0; i < HOOK_COUNT; i++) {
-		if (layout_join(pin, dir, hook_name(order[i])) < 0 || access(pin, F_OK) != 0)
+	for (int i = ANCHOR_LAST_HOOK; i >= 0; i--) {
+		if (layout_join(pin, dir, hook_name((enum cgbpf_hook)i)) < 0 ||
+		    access(pin, F_OK) != 0)
 			continue;
 		failed |= gc_done(rep, attach_unpin(pin), "detach the anchor link", "anchor link",
 				  pin);

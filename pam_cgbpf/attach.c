@@ -32,18 +32,36 @@ static const char *const hook_sections[HOOK_COUNT] = {
 	[HOOK_INGRESS] = "cgroup_skb/ingress",
 	[HOOK_EGRESS] = "cgroup_skb/egress",
 	[HOOK_SOCK_CREATE] = "cgroup/sock_create",
+	[HOOK_CONNECT4] = "cgroup/connect4",
+	[HOOK_CONNECT6] = "cgroup/connect6",
+	[HOOK_SENDMSG4] = "cgroup/sendmsg4",
+	[HOOK_SENDMSG6] = "cgroup/sendmsg6",
+	[HOOK_BIND4] = "cgroup/bind4",
+	[HOOK_BIND6] = "cgroup/bind6",
 };
 
 static const enum bpf_attach_type hook_attach_types[HOOK_COUNT] = {
 	[HOOK_INGRESS] = BPF_CGROUP_INET_INGRESS,
 	[HOOK_EGRESS] = BPF_CGROUP_INET_EGRESS,
 	[HOOK_SOCK_CREATE] = BPF_CGROUP_INET_SOCK_CREATE,
+	[HOOK_CONNECT4] = BPF_CGROUP_INET4_CONNECT,
+	[HOOK_CONNECT6] = BPF_CGROUP_INET6_CONNECT,
+	[HOOK_SENDMSG4] = BPF_CGROUP_UDP4_SENDMSG,
+	[HOOK_SENDMSG6] = BPF_CGROUP_UDP6_SENDMSG,
+	[HOOK_BIND4] = BPF_CGROUP_INET4_BIND,
+	[HOOK_BIND6] = BPF_CGROUP_INET6_BIND,
 };
 
 static const enum bpf_prog_type hook_prog_types[HOOK_COUNT] = {
 	[HOOK_INGRESS] = BPF_PROG_TYPE_CGROUP_SKB,
 	[HOOK_EGRESS] = BPF_PROG_TYPE_CGROUP_SKB,
 	[HOOK_SOCK_CREATE] = BPF_PROG_TYPE_CGROUP_SOCK,
+	[HOOK_CONNECT4] = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+	[HOOK_CONNECT6] = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+	[HOOK_SENDMSG4] = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+	[HOOK_SENDMSG6] = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+	[HOOK_BIND4] = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+	[HOOK_BIND6] = BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 };
 
 static void want_free(struct want_attach *w)
@@ -224,9 +242,35 @@ static int rule_lines(const struct rule *const *rules, size_t n, char **out)
 	return 0;
 }
 
+/* The built-in filter of @hook compiled from @rules, with what status and the ledger show. */
+static int want_filter(enum cgbpf_hook hook, const struct rule *const *rules, size_t n,
+		       const char *policy_file, struct want_set *ws, struct cgbpf_error *err)
+{
+	struct want_attach w = { .hook = hook, .kind = ATT_FILTER };
+	int r;
+
+	w.line = rules[0]->line;
+	r = filter_compile(hook, rules, n, policy_file, &w.img, err);
+	if (r == 0 && !(w.ident = strdup(filter_image_id(w.img))))
+		r = -ENOMEM;
+	if (r == 0 && asprintf(&w.what, "%zu rule%s%s", n, n == 1 ? "" : "s",
+			       hook_is_early(hook) ? " (egress, early)" : "") < 0) {
+		w.what = NULL;
+		r = -ENOMEM;
+	}
+	if (r == 0)
+		r = rule_lines(rules, n, &w.lines);
+	if (r < 0) {
+		want_free(&w);
+		return r;
+	}
+	return want_push(ws, &w);
+}
+
 int want_set_build(const struct resolved_policy *rp, const char *policy_file, struct want_set *out,
 		   struct cgbpf_error *err)
 {
+	const struct hook_plan *egress = &rp->hook[HOOK_EGRESS];
 	struct want_set ws = { 0 };
 	int r = 0;
 
@@ -235,26 +279,9 @@ int want_set_build(const struct resolved_policy *rp, const char *policy_file, st
 
 		if (plan->none)
 			continue;
-		if (plan->n_filter) {
-			struct want_attach w = { .hook = (enum cgbpf_hook)h, .kind = ATT_FILTER };
-
-			w.line = plan->filter[0]->line;
-			r = filter_compile((enum cgbpf_hook)h, plan->filter, plan->n_filter,
-					   policy_file, &w.img, err);
-			if (r == 0 && !(w.ident = strdup(filter_image_id(w.img))))
-				r = -ENOMEM;
-			if (r == 0 && asprintf(&w.what, "%zu rule%s", plan->n_filter,
-					       plan->n_filter == 1 ? "" : "s") < 0) {
-				w.what = NULL;
-				r = -ENOMEM;
-			}
-			if (r == 0)
-				r = rule_lines(plan->filter, plan->n_filter, &w.lines);
-			if (r < 0)
-				want_free(&w);
-			else
-				r = want_push(&ws, &w);
-		}
+		if (plan->n_filter)
+			r = want_filter((enum cgbpf_hook)h, plan->filter, plan->n_filter,
+					policy_file, &ws, err);
 		for (size_t i = 0; i < plan->n_programs && r == 0; i++) {
 			const struct rule *rule = plan->programs[i];
 			struct want_attach w = {
@@ -275,6 +302,16 @@ int want_set_build(const struct resolved_policy *rp, const char *policy_file, st
 				r = want_push(&ws, &w);
 		}
 	}
+	/*
+	 * The egress rules' early verdict, after every other program of those
+	 * hooks, so that it judges the address an administrator's own connect4
+	 * program may have rewritten.
+	 */
+	if (r == 0 && !egress->none && filter_early_useful(egress->filter, egress->n_filter))
+		for (int h = 0; h < HOOK_COUNT && r == 0; h++)
+			if (hook_is_early((enum cgbpf_hook)h))
+				r = want_filter((enum cgbpf_hook)h, egress->filter,
+						egress->n_filter, policy_file, &ws, err);
 	if (r < 0) {
 		want_set_free(&ws);
 		return r == -ENOMEM ? cgbpf_error_set(err, r, "out of memory") : r;

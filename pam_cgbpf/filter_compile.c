@@ -339,6 +339,8 @@ static int check_rule(enum cgbpf_hook hook, const struct rule *r, const char *fi
 {
 	unsigned int allowed = hook == HOOK_SOCK_CREATE ? SOCK_MATCHERS : SKB_MATCHERS;
 	unsigned int bad = r->matchers & ~allowed;
+	/* The early-verdict hooks are compiled from the egress rules. */
+	enum cgbpf_hook src = hook_is_early(hook) ? HOOK_EGRESS : hook;
 	const struct port_range *ranges;
 	size_t k, n;
 	int d;
@@ -346,7 +348,7 @@ static int check_rule(enum cgbpf_hook hook, const struct rule *r, const char *fi
 	if (r->action != ACT_ALLOW && r->action != ACT_DENY)
 		return cgbpf_error_at(err, EINVAL, file, r->line,
 				      "not an allow/deny rule, cannot be a built-in filter rule");
-	if (!(r->hooks & HOOK_BIT(hook)))
+	if (!(r->hooks & HOOK_BIT(src)))
 		return cgbpf_error_at(err, EINVAL, file, r->line, "rule does not apply to hook %s",
 				      hook_name(hook));
 	if (bad)
@@ -485,8 +487,9 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 	int ret;
 
 	*out = NULL;
-	if ((unsigned int)hook >= HOOK_COUNT)
-		return cgbpf_error_set(err, EINVAL, "invalid hook %d", (int)hook);
+	if ((unsigned int)hook >= HOOK_COUNT || !(hook_takes_rules(hook) || hook_is_early(hook)))
+		return cgbpf_error_set(err, EINVAL, "hook %s has no built-in filter",
+				       hook_name(hook));
 	if (n_rules > FILTER_MAX_RULES)
 		return cgbpf_error_at(err, E2BIG, file, rules[FILTER_MAX_RULES]->line,
 				      "more than %d filter rules for hook %s", FILTER_MAX_RULES,
@@ -508,6 +511,8 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 		img->rules[i].action = r->action == ACT_ALLOW ? FILTER_ACT_ALLOW : FILTER_ACT_DENY;
 		img->rules[i].line = 0;
 		mask_set(&cfg->all, i);
+		if (r->action == ACT_ALLOW)
+			mask_set(&cfg->allow, i);
 
 		if (r->matchers & M_DADDR) {
 			cfg->uses |= FILTER_USES_DADDR;
@@ -577,6 +582,49 @@ fail:
 		free(lists[m].v);
 	filter_image_free(img);
 	return ret;
+}
+
+/* Whether a rule's proto= (or its absence) lets it match a TCP or UDP socket's packets. */
+static bool early_proto_possible(const struct rule *r)
+{
+	static const unsigned int judged[] = { 6, 17, 136 }; /* tcp, udp, udplite */
+
+	if (!(r->matchers & M_PROTO))
+		return true;
+	for (size_t i = 0; i < sizeof(judged) / sizeof(judged[0]); i++)
+		if (r->proto[judged[i] / 64] & (1ULL << (judged[i] % 64)))
+			return true;
+	return false;
+}
+
+enum filter_early_kind filter_early_kind(const struct rule *const *rules, size_t idx,
+					 unsigned int *shadow_line)
+{
+	const struct rule *r = rules[idx];
+
+	*shadow_line = 0;
+	if (r->matchers & M_SADDR)
+		return EARLY_PACKET_ADDR;
+	if (!early_proto_possible(r))
+		return EARLY_PACKET_PROTO;
+	if (r->matchers & M_SPORT)
+		return EARLY_BOUND;
+	for (size_t i = 0; i < idx; i++)
+		if (rules[i]->action == ACT_ALLOW && (rules[i]->matchers & (M_SADDR | M_SPORT)) &&
+		    early_proto_possible(rules[i])) {
+			*shadow_line = rules[i]->line;
+			return EARLY_SHADOWED;
+		}
+	return EARLY_CONNECT;
+}
+
+bool filter_early_useful(const struct rule *const *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rules[i]->action == ACT_DENY && !(rules[i]->matchers & M_SADDR) &&
+		    early_proto_possible(rules[i]))
+			return true;
+	return false;
 }
 
 void filter_image_free(struct filter_image *img)

@@ -8,6 +8,7 @@
 #ifndef CGBPF_FILTER_COMPILE_H
 #define CGBPF_FILTER_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -23,6 +24,23 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 		   const char *file, struct filter_image **out, struct cgbpf_error *err);
 
 void filter_image_free(struct filter_image *img);
+
+/* How the early verdict (connect4/6, sendmsg4/6) treats one egress rule. */
+enum filter_early_kind {
+	EARLY_CONNECT,	   /* decided at connect()/sendmsg() time */
+	EARLY_BOUND,	   /* at connect time once the socket is bound (sport=), else per packet */
+	EARLY_SHADOWED,	   /* at connect time, except where an earlier allow rule with saddr= or
+			      sport= also matches (that line in *shadow_line) */
+	EARLY_PACKET_ADDR, /* per packet only: saddr= is not known before routing */
+	EARLY_PACKET_PROTO /* per packet only: no TCP or UDP in proto= */
+};
+
+/* Classifies rule @idx of the ordered egress list @rules (cgbpfctl check --user). */
+enum filter_early_kind filter_early_kind(const struct rule *const *rules, size_t idx,
+					 unsigned int *shadow_line);
+
+/* Whether the early verdict of @rules can ever refuse: else it is not attached. */
+bool filter_early_useful(const struct rule *const *rules, size_t n);
 
 /* 64 lowercase hex digits; stable across runs for the same rules and engine. */
 const char *filter_image_id(const struct filter_image *img);

@@ -3,7 +3,7 @@
  * Loading, filling and pinning the built-in filter (see filter_load.h).
  *
  * One image = one program of filter.bpf.c (the one for the image's hook; the
- * other two are not loaded) plus its maps, all pinned in one directory that
+ * others are not loaded) plus its maps, all pinned in one directory that
  * the caller names after the image id. The instance records in its "config"
  * map a fingerprint of the BPF object that made it, so an instance left by another
  * build of the engine is never mistaken for ours.
@@ -178,16 +178,33 @@ static int unpin_all(const char *dir)
 
 /* ---- loading ------------------------------------------------------------------------------- */
 
+#define N_ENGINE_PROGS 7
+
+/* The engine's programs; the one of a hook is at index prog_index(hook). */
+static void engine_progs(struct filter_bpf *skel, struct bpf_program *out[N_ENGINE_PROGS])
+{
+	out[0] = skel->progs.filter_ingress;
+	out[1] = skel->progs.filter_egress;
+	out[2] = skel->progs.filter_sock_create;
+	out[3] = skel->progs.filter_connect4;
+	out[4] = skel->progs.filter_connect6;
+	out[5] = skel->progs.filter_sendmsg4;
+	out[6] = skel->progs.filter_sendmsg6;
+}
+
 static struct bpf_program *prog_for_hook(struct filter_bpf *skel, enum cgbpf_hook hook)
 {
-	switch (hook) {
-	case HOOK_INGRESS:
-		return skel->progs.filter_ingress;
-	case HOOK_EGRESS:
-		return skel->progs.filter_egress;
-	default:
-		return skel->progs.filter_sock_create;
-	}
+	struct bpf_program *progs[N_ENGINE_PROGS];
+
+	engine_progs(skel, progs);
+	return (unsigned int)hook < N_ENGINE_PROGS ? progs[hook] : NULL;
+}
+
+static enum bpf_prog_type prog_type_for_hook(enum cgbpf_hook hook)
+{
+	if (hook == HOOK_SOCK_CREATE)
+		return BPF_PROG_TYPE_CGROUP_SOCK;
+	return hook_is_early(hook) ? BPF_PROG_TYPE_CGROUP_SOCK_ADDR : BPF_PROG_TYPE_CGROUP_SKB;
 }
 
 static struct bpf_map *skel_map(struct filter_bpf *skel, enum filter_map_id id)
@@ -215,7 +232,7 @@ static const char *last_log_line(char *log)
 static int open_and_load(const struct filter_image *img, char *log, struct filter_bpf **out,
 			 struct cgbpf_error *err)
 {
-	struct bpf_program *progs[] = { NULL, NULL, NULL }, *prog;
+	struct bpf_program *progs[N_ENGINE_PROGS], *prog;
 	struct filter_bpf *skel;
 	struct map_shape shape;
 	struct bpf_map *map;
@@ -229,11 +246,13 @@ static int open_and_load(const struct filter_image *img, char *log, struct filte
 		return cgbpf_error_set(err, r, "cannot open the built-in filter object: %s",
 				       strerror(r));
 	}
-	progs[0] = skel->progs.filter_ingress;
-	progs[1] = skel->progs.filter_egress;
-	progs[2] = skel->progs.filter_sock_create;
+	engine_progs(skel, progs);
 	prog = prog_for_hook(skel, img->hook);
-	for (i = 0; i < 3; i++) {
+	if (!prog) {
+		r = -EINVAL;
+		goto fail_setup;
+	}
+	for (i = 0; i < N_ENGINE_PROGS; i++) {
 		r = bpf_program__set_autoload(progs[i], progs[i] == prog);
 		if (r < 0)
 			goto fail_setup;
@@ -396,8 +415,7 @@ static int open_pinned(const struct filter_image *img, const char *dir, int *pro
 	__u32 map_ids[16] = { 0 }, len, key = 0;
 	size_t j;
 	int fd = -1, mfd = -1, r;
-	enum bpf_prog_type want_type = img->hook == HOOK_SOCK_CREATE ? BPF_PROG_TYPE_CGROUP_SOCK
-								     : BPF_PROG_TYPE_CGROUP_SKB;
+	enum bpf_prog_type want_type = prog_type_for_hook(img->hook);
 
 	*prog_fd = -1;
 	r = pin_path(path, sizeof(path), dir, PROG_PIN_NAME);

@@ -58,6 +58,12 @@ static const char *const hook_names[HOOK_COUNT] = {
 	[HOOK_INGRESS] = "ingress",
 	[HOOK_EGRESS] = "egress",
 	[HOOK_SOCK_CREATE] = "sock_create",
+	[HOOK_CONNECT4] = "connect4",
+	[HOOK_CONNECT6] = "connect6",
+	[HOOK_SENDMSG4] = "sendmsg4",
+	[HOOK_SENDMSG6] = "sendmsg6",
+	[HOOK_BIND4] = "bind4",
+	[HOOK_BIND6] = "bind6",
 };
 
 const char *hook_name(enum cgbpf_hook hook)
@@ -299,7 +305,9 @@ static int parse_hook(struct parser *ps, const struct tok *t, struct rule *r)
 			return 0;
 		}
 	}
-	return fail(ps, EINVAL, "unknown hook '%s' (expected ingress, egress, sock_create or *)",
+	return fail(ps, EINVAL,
+		    "unknown hook '%s' (expected ingress, egress, sock_create, connect4, connect6, "
+		    "sendmsg4, sendmsg6, bind4, bind6 or *)",
 		    SHOW(t));
 }
 
@@ -562,6 +570,12 @@ static int parse_action(struct parser *ps, const struct tok *t, const char **p, 
 
 	if (tok_is(t, "allow") || tok_is(t, "deny")) {
 		r->action = tok_is(t, "allow") ? ACT_ALLOW : ACT_DENY;
+		if (r->hooks & ~HOOK_ALL_BITS)
+			return fail(ps, EINVAL,
+				    "hook %s takes only program, pinned or none lines (the "
+				    "built-in connect and sendmsg checks are compiled from the "
+				    "egress rules)",
+				    hook_names[__builtin_ctz(r->hooks)]);
 		while (next_token(p, end, &arg)) {
 			ret = parse_matcher(ps, &arg, r);
 			if (ret < 0)

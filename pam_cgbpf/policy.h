@@ -15,18 +15,45 @@
 
 #include "error.h"
 
+/*
+ * The first three take allow/deny rules; the socket-address hooks take only
+ * program, pinned and none lines from the policy. The built-in connect4,
+ * connect6, sendmsg4 and sendmsg6 programs are compiled from the egress rules.
+ */
 enum cgbpf_hook {
 	HOOK_INGRESS = 0,
 	HOOK_EGRESS = 1,
 	HOOK_SOCK_CREATE = 2,
-	HOOK_COUNT = 3,
+	HOOK_CONNECT4 = 3,
+	HOOK_CONNECT6 = 4,
+	HOOK_SENDMSG4 = 5,
+	HOOK_SENDMSG6 = 6,
+	HOOK_BIND4 = 7,
+	HOOK_BIND6 = 8,
+	HOOK_COUNT = 9,
 };
 
 #define HOOK_BIT(h)   (1u << (h))
 #define HOOK_ALL_BITS (HOOK_BIT(HOOK_INGRESS) | HOOK_BIT(HOOK_EGRESS) | HOOK_BIT(HOOK_SOCK_CREATE))
+/* The hooks whose built-in program is the egress rules' early verdict. */
+#define HOOK_EARLY_BITS                                                                            \
+	(HOOK_BIT(HOOK_CONNECT4) | HOOK_BIT(HOOK_CONNECT6) | HOOK_BIT(HOOK_SENDMSG4) |             \
+	 HOOK_BIT(HOOK_SENDMSG6))
 
-/* "ingress", "egress", "sock_create" */
+/* "ingress", "egress", "sock_create", "connect4", ... */
 const char *hook_name(enum cgbpf_hook hook);
+
+/* Whether allow/deny lines may name @hook. */
+static inline int hook_takes_rules(enum cgbpf_hook hook)
+{
+	return (HOOK_ALL_BITS >> hook) & 1;
+}
+
+/* Whether @hook is one of the egress rules' early-verdict hooks. */
+static inline int hook_is_early(enum cgbpf_hook hook)
+{
+	return (HOOK_EARLY_BITS >> hook) & 1;
+}
 
 enum who_kind {
 	WHO_USER,      /* username */

@@ -420,6 +420,11 @@ static void text_counters(FILE *f, const struct status_attach *a)
 		/* Here the filter sees sockets being created, not packets. */
 		fprintf(f, "      allowed %12" PRIu64 " sockets\n", a->pass_pkts);
 		fprintf(f, "      refused %12" PRIu64 " sockets\n", a->drop_pkts);
+	} else if (hook_is_early(a->att->hook)) {
+		/* The early verdict sees connect() and sendmsg() calls. */
+		fprintf(f, "      refused %12" PRIu64 " calls (EPERM)\n", a->drop_pkts);
+		fprintf(f, "      passed  %12" PRIu64 " calls (on to the packet filter)\n",
+			a->pass_pkts);
 	} else {
 		human_bytes(a->pass_bytes, pb, sizeof(pb));
 		human_bytes(a->drop_bytes, db, sizeof(db));
@@ -466,6 +471,12 @@ void status_print_text(FILE *f, const struct sandbox_status *st)
 	for (int h = 0; h < HOOK_COUNT; h++) {
 		bool any = false;
 
+		/* The socket-address hooks are shown only when something is attached there. */
+		for (size_t j = 0; j < l->n_att && !hook_takes_rules((enum cgbpf_hook)h); j++)
+			any |= st->att[j].att->hook == (enum cgbpf_hook)h;
+		if (!hook_takes_rules((enum cgbpf_hook)h) && !any)
+			continue;
+		any = false;
 		fprintf(f, "  %s\n", hook_name((enum cgbpf_hook)h));
 		for (size_t j = 0; j < l->n_att; j++) {
 			const struct status_attach *a = &st->att[j];

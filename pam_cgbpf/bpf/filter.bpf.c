@@ -47,8 +47,27 @@
  * any other protocol above 255 matches no proto= list. The hook only runs for
  * AF_INET and AF_INET6 sockets.
  *
+ * The early verdict (cgroup/connect4, connect6, sendmsg4, sendmsg6), compiled
+ * from the egress rules, refuses at the system call what the egress filter
+ * would certainly drop, so that connect() fails at once with EPERM instead of
+ * timing out; the egress filter stays and still decides every packet. What is
+ * known there: the destination address and port, the socket's protocol, and
+ * the source port once the socket is bound. The source address is not known
+ * before routing. A rule matches surely (every known matcher matches and it
+ * needs no unknown field) or maybe (every known matcher matches). The socket
+ * is refused only when there is a first sure match, it is a deny rule, and no
+ * allow rule before it maybe matches: then every packet of that socket to that
+ * destination meets a deny rule first in the egress filter. Anything else is
+ * allowed, to be judged per packet. Only TCP (and MPTCP), UDP and UDP-Lite
+ * sockets of type stream or dgram are judged; a destination 0.0.0.0 or ::
+ * (the kernel turns it into a local address later) is not. An IPv4-mapped
+ * IPv6 destination (::ffff:a.b.c.d) is judged as the IPv4 address, as the
+ * packets it leads to are IPv4.
+ *
  * Counters are per cgroup id in a per-CPU hash, so that sandboxes sharing this
- * program keep their figures apart.
+ * program keep their figures apart. For the early verdict, "packets" are
+ * connect()/sendmsg() calls: drops were refused, passes were let through to
+ * the packet filter.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -560,4 +579,143 @@ int filter_sock_create(struct bpf_sock *sk)
 	verdict = decide(&acc, &rule);
 	count(bpf_get_current_cgroup_id(), verdict, rule, 0);
 	return verdict;
+}
+
+/* A socket protocol judged at connect/sendmsg time, as the IP protocol of its packets, or 0. */
+static __always_inline __u32 early_proto(__u32 p)
+{
+	if (p == IPPROTO_MPTCP)
+		return IPPROTO_TCP;
+	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE ? p : 0;
+}
+
+/* *dst = *a & *b. */
+static __always_inline void mask_and_into(struct filter_mask *dst, const struct filter_mask *a,
+					  const struct filter_mask *b)
+{
+	dst->w[0] = a->w[0] & b->w[0];
+	dst->w[1] = a->w[1] & b->w[1];
+	dst->w[2] = a->w[2] & b->w[2];
+	dst->w[3] = a->w[3] & b->w[3];
+}
+
+/*
+ * The early verdict (see the top of this file). @v6 is a constant: the IPv6
+ * hooks may read user_ip6, the IPv4 hooks only user_ip4.
+ */
+static __always_inline int filter_sock_addr(struct bpf_sock_addr *ctx, const int v6)
+{
+	struct filter_lpm6_key d6;
+	struct filter_lpm4_key d4;
+	struct filter_config *cfg;
+	struct filter_mask acc, sure, allow_maybe;
+	struct filter_mask *m;
+	struct bpf_sock *sk;
+	__u32 zero = 0, rule = NO_RULE, uses, p, type, dst_port, src_port = 0, first, first_allow;
+	int verdict = VERDICT_ALLOW, is4 = !v6;
+
+	__builtin_memset(&d6, 0, sizeof(d6));
+	__builtin_memset(&d4, 0, sizeof(d4));
+	d6.prefixlen = 128;
+	d4.prefixlen = 32;
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg)
+		return VERDICT_ALLOW; /* the packet filter decides */
+	uses = cfg->uses;
+	type = ctx->type;
+	p = early_proto(ctx->protocol);
+	if ((type != SOCK_STREAM && type != SOCK_DGRAM) || !p)
+		goto out;
+
+	if (v6) {
+		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2];
+		__u32 a3 = ctx->user_ip6[3];
+
+		if (a0 == 0 && a1 == 0 && a2 == bpf_htonl(0xffff)) {
+			is4 = 1;
+			__builtin_memcpy(d4.addr, &a3, 4);
+			if (a3 == 0)
+				goto out;
+		} else {
+			if ((a0 | a1 | a2 | a3) == 0)
+				goto out;
+			__builtin_memcpy(d6.addr, &a0, 4);
+			__builtin_memcpy(d6.addr + 4, &a1, 4);
+			__builtin_memcpy(d6.addr + 8, &a2, 4);
+			__builtin_memcpy(d6.addr + 12, &a3, 4);
+		}
+	} else {
+		__u32 a = ctx->user_ip4;
+
+		if (a == 0)
+			goto out;
+		__builtin_memcpy(d4.addr, &a, 4);
+	}
+	dst_port = bpf_ntohs((__u16)ctx->user_port);
+	sk = ctx->sk;
+	if (sk)
+		src_port = sk->src_port; /* host order; 0 while the socket is not bound */
+
+	/* The known fields. */
+	acc = cfg->all;
+	if (uses & FILTER_USES_DADDR) {
+		m = is4 ? bpf_map_lookup_elem(&daddr4, &d4) : bpf_map_lookup_elem(&daddr6, &d6);
+		mask_and_or(&acc, m, &cfg->wild_daddr);
+	}
+	if (uses & FILTER_USES_PROTO) {
+		m = bpf_map_lookup_elem(&proto, &p);
+		if (m)
+			mask_and(&acc, m);
+		else
+			mask_and(&acc, &cfg->wild_proto);
+	}
+	if (uses & FILTER_USES_DPORT)
+		port_and(&dport, cfg->dport_steps, dst_port, &acc);
+	if ((uses & FILTER_USES_SPORT) && src_port)
+		port_and(&sport, cfg->sport_steps, src_port, &acc);
+
+	/* acc holds the rules that maybe match; sure those that need no unknown field. */
+	mask_and_into(&allow_maybe, &acc, &cfg->allow);
+	sure = acc;
+	if (uses & FILTER_USES_SADDR)
+		mask_and(&sure, &cfg->wild_saddr);
+	if ((uses & FILTER_USES_SPORT) && !src_port)
+		mask_and(&sure, &cfg->wild_sport);
+
+	first = first_rule(&sure);
+	if (first == NO_RULE)
+		goto out;
+	first_allow = first_rule(&allow_maybe);
+	if (first_allow == first)
+		rule = first; /* surely allowed by that rule */
+	else if (first_allow > first)
+		verdict = VERDICT_DROP, rule = first;
+out:
+	count(bpf_get_current_cgroup_id(), verdict, rule, 0);
+	return verdict;
+}
+
+SEC("cgroup/connect4")
+int filter_connect4(struct bpf_sock_addr *ctx)
+{
+	return filter_sock_addr(ctx, 0);
+}
+
+SEC("cgroup/connect6")
+int filter_connect6(struct bpf_sock_addr *ctx)
+{
+	return filter_sock_addr(ctx, 1);
+}
+
+SEC("cgroup/sendmsg4")
+int filter_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return filter_sock_addr(ctx, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int filter_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return filter_sock_addr(ctx, 1);
 }

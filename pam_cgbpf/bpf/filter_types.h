@@ -11,7 +11,7 @@
 
 #include <linux/types.h>
 
-#define FILTER_ENGINE_VERSION "pam_cgbpf filter engine 1"
+#define FILTER_ENGINE_VERSION "pam_cgbpf filter engine 2"
 
 #define FILTER_MAX_RULES  256
 #define FILTER_MASK_WORDS (FILTER_MAX_RULES / 64)
@@ -69,7 +69,8 @@ struct filter_config {
 	__u32 uses;	   /* FILTER_USES_* */
 	__u32 dport_steps; /* binary search steps: map "dport" has 1 << steps entries */
 	__u32 sport_steps;
-	struct filter_mask all; /* a bit for every rule */
+	struct filter_mask all;	  /* a bit for every rule */
+	struct filter_mask allow; /* the allow rules (the early verdict needs them) */
 	struct filter_mask wild_daddr;
 	struct filter_mask wild_saddr;
 	struct filter_mask wild_dport;

@@ -33,9 +33,10 @@ enum {
 #define ERR_DEADLINE (-1)
 
 static const char usage_text[] =
-	"usage: netprobe tcp-connect ADDR PORT [TIMEOUT_MS]\n"
+	"usage: netprobe tcp-connect ADDR PORT [TIMEOUT_MS] [--from SRCADDR] [--sport PORT]\n"
 	"       netprobe tcp-listen ADDR PORT [--count N]\n"
-	"       netprobe udp-send ADDR PORT [COUNT] [--from SRCADDR]\n"
+	"       netprobe udp-send ADDR PORT [COUNT] [--from SRCADDR] [--sport PORT]\n"
+	"       netprobe udp-connect ADDR PORT [--sport PORT]\n"
 	"       netprobe udp-recv ADDR PORT [--timeout MS] [--expect N]\n"
 	"       netprobe socket inet|inet6|unix stream|dgram|raw [tcp|udp|icmp|icmpv6|NUMBER]\n"
 	"       netprobe as-user UID GID [--cgroup DIR] -- CMD [ARG...]\n"
@@ -188,39 +189,58 @@ static void tcp_exchange(int fd, long long deadline)
 		(void)!recv(fd, buf, sizeof(buf), 0);
 }
 
-static int cmd_tcp_connect(int argc, char **argv)
+/*
+ * Binds @fd to --from ADDR and/or --sport PORT (either may be NULL) in @family
+ * before it connects or sends; returns 0 or a positive errno, or -1 for bad
+ * arguments (printed).
+ */
+static int bind_source(int fd, int family, const char *from, const char *sport)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	unsigned long timeout = 2000;
-	long long deadline;
-	int fd, err;
+	struct sockaddr_storage src;
+	socklen_t slen;
+	int one = 1;
 
-	if (argc < 3 || argc > 4)
-		return usage();
-	if (!parse_sockaddr(argv[1], argv[2], SOCK_STREAM, &ss, &len))
-		return usage_error("not a numeric address and port: %s", argv[1]);
-	if (argc == 4 && !parse_ulong(argv[3], 24L * 3600 * 1000, &timeout))
-		return usage_error("bad timeout: %s", argv[3]);
-	deadline = now_ms() + (long long)timeout;
-
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	err = fd < 0 ? errno : tcp_connect(fd, &ss, len, deadline);
-	if (err == 0)
-		tcp_exchange(fd, deadline);
-	if (fd >= 0)
-		close(fd);
-
-	printf("tcp-connect %s %s: ", argv[1], argv[2]);
-	if (err == 0) {
-		printf("ok\n");
-		return RC_OK;
+	if (!from && !sport)
+		return 0;
+	if (!from)
+		from = family == AF_INET6 ? "::" : "0.0.0.0";
+	if (!parse_sockaddr(from, sport ? sport : "0", SOCK_DGRAM, &src, &slen) ||
+	    src.ss_family != family) {
+		usage_error("--from/--sport need a numeric address of the same family and a port");
+		return -1;
 	}
-	if (err == ERR_DEADLINE) {
-		printf("timed out after %lu ms\n", timeout);
-		return RC_TIMEOUT;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&src, slen) < 0)
+		return errno;
+	return 0;
+}
+
+/* Splits argv into up to @max positionals and the --from/--sport options. */
+static bool parse_source_opts(int argc, char **argv, const char **pos, int max, int *npos,
+			      const char **from, const char **sport)
+{
+	*npos = 0;
+	*from = *sport = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--from") == 0 || strcmp(argv[i], "--sport") == 0) {
+			if (i + 1 == argc) {
+				usage_error("%s needs a value", argv[i]);
+				return false;
+			}
+			*(argv[i][2] == 'f' ? from : sport) = argv[i + 1];
+			i++;
+		} else if (*npos < max) {
+			pos[(*npos)++] = argv[i];
+		} else {
+			usage_error("unexpected argument: %s", argv[i]);
+			return false;
+		}
 	}
-	printf("%s\n", strerror(err));
+	return true;
+}
+
+static int errno_rc(int err)
+{
 	switch (err) {
 	case ECONNREFUSED:
 		return RC_REFUSED;
@@ -232,6 +252,51 @@ static int cmd_tcp_connect(int argc, char **argv)
 	default:
 		return RC_ERROR;
 	}
+}
+
+static int cmd_tcp_connect(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned long timeout = 2000;
+	long long deadline;
+	const char *pos[3], *from, *sport;
+	int npos, fd, err;
+
+	if (!parse_source_opts(argc, argv, pos, 3, &npos, &from, &sport))
+		return RC_USAGE;
+	if (npos < 2)
+		return usage();
+	if (!parse_sockaddr(pos[0], pos[1], SOCK_STREAM, &ss, &len))
+		return usage_error("not a numeric address and port: %s", pos[0]);
+	if (npos == 3 && !parse_ulong(pos[2], 24L * 3600 * 1000, &timeout))
+		return usage_error("bad timeout: %s", pos[2]);
+	deadline = now_ms() + (long long)timeout;
+
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	err = fd < 0 ? errno : bind_source(fd, ss.ss_family, from, sport);
+	if (err < 0) {
+		close(fd);
+		return RC_USAGE;
+	}
+	if (err == 0)
+		err = tcp_connect(fd, &ss, len, deadline);
+	if (err == 0)
+		tcp_exchange(fd, deadline);
+	if (fd >= 0)
+		close(fd);
+
+	printf("tcp-connect %s %s: ", pos[0], pos[1]);
+	if (err == 0) {
+		printf("ok\n");
+		return RC_OK;
+	}
+	if (err == ERR_DEADLINE) {
+		printf("timed out after %lu ms\n", timeout);
+		return RC_TIMEOUT;
+	}
+	printf("%s\n", strerror(err));
+	return errno_rc(err);
 }
 
 /* ---- tcp-listen ------------------------------------------------------------------------- */
@@ -326,45 +391,35 @@ static int cmd_tcp_listen(int argc, char **argv)
 
 static int cmd_udp_send(int argc, char **argv)
 {
-	struct sockaddr_storage dst, src;
-	socklen_t dlen, slen;
+	struct sockaddr_storage dst;
+	socklen_t dlen;
 	unsigned long count = 1, sent = 0;
-	const char *pos[3], *from = NULL;
-	int npos = 0, fd, err = 0;
+	const char *pos[3], *from, *sport;
+	int npos, fd, err = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--from") == 0) {
-			if (++i == argc)
-				return usage_error("--from needs an address");
-			from = argv[i];
-		} else if (npos < 3) {
-			pos[npos++] = argv[i];
-		} else {
-			return usage_error("unexpected argument: %s", argv[i]);
-		}
-	}
+	if (!parse_source_opts(argc, argv, pos, 3, &npos, &from, &sport))
+		return RC_USAGE;
 	if (npos < 2)
 		return usage();
 	if (!parse_sockaddr(pos[0], pos[1], SOCK_DGRAM, &dst, &dlen))
 		return usage_error("not a numeric address and port: %s", pos[0]);
 	if (npos == 3 && (!parse_ulong(pos[2], 1000000000, &count) || count == 0))
 		return usage_error("bad count: %s", pos[2]);
-	if (from &&
-	    (!parse_sockaddr(from, "0", SOCK_DGRAM, &src, &slen) || src.ss_family != dst.ss_family))
-		return usage_error("--from needs a numeric address of the same family: %s", from);
 
+	/* Unconnected: every datagram names its destination (sendto). */
 	fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || (from && bind(fd, (struct sockaddr *)&src, slen) < 0)) {
-		err = errno;
-	} else {
-		for (; sent < count; sent++) {
-			char msg[32];
-			int n = snprintf(msg, sizeof(msg), "ping %lu", sent + 1);
+	err = fd < 0 ? errno : bind_source(fd, dst.ss_family, from, sport);
+	if (err < 0) {
+		close(fd);
+		return RC_USAGE;
+	}
+	for (; err == 0 && sent < count; sent++) {
+		char msg[32];
+		int n = snprintf(msg, sizeof(msg), "ping %lu", sent + 1);
 
-			if (sendto(fd, msg, n, 0, (struct sockaddr *)&dst, dlen) != n) {
-				err = errno;
-				break;
-			}
+		if (sendto(fd, msg, n, 0, (struct sockaddr *)&dst, dlen) != n) {
+			err = errno;
+			break;
 		}
 	}
 	if (fd >= 0)
@@ -377,6 +432,52 @@ static int cmd_udp_send(int argc, char **argv)
 	}
 	printf("%s (%lu sent)\n", strerror(err), sent);
 	return err == EPERM || err == EACCES ? RC_DENIED : RC_ERROR;
+}
+
+/* connect() a UDP socket, then send() one datagram on it; the verdict names the failing step. */
+static int cmd_udp_connect(int argc, char **argv)
+{
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	const char *pos[2], *from, *sport, *step = "socket";
+	int npos, fd, err = 0;
+
+	if (!parse_source_opts(argc, argv, pos, 2, &npos, &from, &sport))
+		return RC_USAGE;
+	if (npos != 2)
+		return usage();
+	if (!parse_sockaddr(pos[0], pos[1], SOCK_DGRAM, &dst, &dlen))
+		return usage_error("not a numeric address and port: %s", pos[0]);
+	fd = socket(dst.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+	} else {
+		step = "bind";
+		err = bind_source(fd, dst.ss_family, from, sport);
+		if (err < 0) {
+			close(fd);
+			return RC_USAGE;
+		}
+	}
+	if (err == 0) {
+		step = "connect";
+		if (connect(fd, (struct sockaddr *)&dst, dlen) < 0)
+			err = errno;
+	}
+	if (err == 0) {
+		step = "send";
+		if (send(fd, "ping", 4, 0) != 4)
+			err = errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("udp-connect %s %s: ", pos[0], pos[1]);
+	if (err == 0) {
+		printf("ok\n");
+		return RC_OK;
+	}
+	printf("%s: %s\n", step, strerror(err));
+	return errno_rc(err);
 }
 
 static int cmd_udp_recv(int argc, char **argv)
@@ -630,7 +731,7 @@ int main(int argc, char **argv)
 		{ "tcp-connect", cmd_tcp_connect }, { "tcp-listen", cmd_tcp_listen },
 		{ "udp-send", cmd_udp_send },	    { "udp-recv", cmd_udp_recv },
 		{ "socket", cmd_socket },	    { "as-user", cmd_as_user },
-		{ "cgroup-of", cmd_cgroup_of },
+		{ "cgroup-of", cmd_cgroup_of },	    { "udp-connect", cmd_udp_connect },
 	};
 
 	if (argc < 2)

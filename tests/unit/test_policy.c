@@ -148,6 +148,13 @@ static const struct bad_case bad_cases[] = {
 	    "unknown action 'frob'"),
 	BAD("alice egress allow\n\n* eg\0ress deny\n", -EINVAL, 3, "NUL byte"),
 	BAD("* egress allow # \0 in a comment\n", -EINVAL, 1, "NUL byte"),
+	BAD("* connect4 deny\n", -EINVAL, 1,
+	    "hook connect4 takes only program, pinned or none lines"),
+	BAD("x egress allow\n* bind6 allow dport=22\n", -EINVAL, 2,
+	    "hook bind6 takes only program, pinned or none lines"),
+	BAD("* sendmsg4 allow daddr=::1\n", -EINVAL, 1, "hook sendmsg4 takes only program"),
+	BAD("* connect6 none\n* connect6 pinned /sys/fs/bpf/x\n", -EINVAL, 2,
+	    "none mixed with other rules for * connect6 (line 1)"),
 };
 
 static void test_bad_lines(void)
@@ -546,6 +553,35 @@ static void test_prefix_limit(void)
 	free(t.s);
 }
 
+/* The socket-address hooks take program, pinned and none lines, each naming one hook. */
+static void test_sock_addr_hooks(void)
+{
+	static const char text[] = "* connect4 program /etc/x.o:c4\n"
+				   "* connect6 pinned /sys/fs/bpf/c6\n"
+				   "* sendmsg4 program /etc/x.o\n"
+				   "* sendmsg6 none\n"
+				   "* bind4 program /etc/b.o:b4\n"
+				   "* bind6 pinned /sys/fs/bpf/b6\n"
+				   "* * deny\n";
+	static const enum cgbpf_hook want[] = { HOOK_CONNECT4, HOOK_CONNECT6, HOOK_SENDMSG4,
+						HOOK_SENDMSG6, HOOK_BIND4,    HOOK_BIND6 };
+	struct cgbpf_error err;
+	struct policy *p;
+
+	CHECK(parse(text, sizeof(text) - 1, &p, &err) == 0);
+	if (!p)
+		return;
+	CHECK(p->n_rules == 7);
+	for (size_t i = 0; i < 6 && i < p->n_rules; i++)
+		CHECK(p->rules[i].hooks == HOOK_BIT(want[i]));
+	CHECK(p->rules[0].action == ACT_PROGRAM && strcmp(p->rules[0].prog_name, "c4") == 0);
+	CHECK(p->rules[3].action == ACT_NONE);
+	/* '*' still means the three rule hooks only. */
+	CHECK(p->rules[6].hooks == HOOK_ALL_BITS);
+	CHECK(strcmp(hook_name(HOOK_BIND6), "bind6") == 0);
+	policy_free(p);
+}
+
 static void test_names(void)
 {
 	CHECK(strcmp(hook_name(HOOK_INGRESS), "ingress") == 0);
@@ -569,7 +605,8 @@ static void test_error_plumbing(void)
 	memset(&err, 0, sizeof(err));
 	CHECK(policy_parse("x y z", 5, "/etc/security/pam_cgbpf.conf", &p, &err) == -EINVAL);
 	CHECK(strcmp(err.msg, "/etc/security/pam_cgbpf.conf:1: unknown hook 'y' (expected "
-			      "ingress, egress, sock_create or *)") == 0);
+			      "ingress, egress, sock_create, connect4, connect6, sendmsg4, "
+			      "sendmsg6, bind4, bind6 or *)") == 0);
 	CHECK(parse_str("* egress allow daddr=\x01\xff", &p, &err) == -EINVAL);
 	CHECK_STR_CONTAINS(err.msg, "invalid address '?\?'");
 }
@@ -584,6 +621,7 @@ int main(void)
 	RUN_TEST(test_port_list_limit);
 	RUN_TEST(test_rules_per_hook_limit);
 	RUN_TEST(test_prefix_limit);
+	RUN_TEST(test_sock_addr_hooks);
 	RUN_TEST(test_names);
 	RUN_TEST(test_error_plumbing);
 	return UNIT_EXIT();
