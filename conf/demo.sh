@@ -101,7 +101,7 @@ run() {
 	fi
 }
 run allowed "TCP connect to 127.0.0.2:$PORT" "$T/netprobe" tcp-connect 127.0.0.2 "$PORT" 1000
-run refused "TCP connect to 127.0.0.3:$PORT (the SYN is dropped; gave up after 1 s)" \
+run refused "TCP connect to 127.0.0.3:$PORT (refused at connect(), at once)" \
 	"$T/netprobe" tcp-connect 127.0.0.3 "$PORT" 1000
 run refused "UDP datagram to 127.0.0.3:$PORT" "$T/netprobe" udp-send 127.0.0.3 "$PORT"
 run allowed "an ordinary TCP socket()" "$T/netprobe" socket inet stream

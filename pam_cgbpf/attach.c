@@ -253,8 +253,8 @@ static int want_filter(enum cgbpf_hook hook, const struct rule *const *rules, si
 	r = filter_compile(hook, rules, n, policy_file, &w.img, err);
 	if (r == 0 && !(w.ident = strdup(filter_image_id(w.img))))
 		r = -ENOMEM;
-	if (r == 0 && asprintf(&w.what, "%zu rule%s%s", n, n == 1 ? "" : "s",
-			       hook_is_early(hook) ? " (egress, early)" : "") < 0) {
+	if (r == 0 && asprintf(&w.what, "%zu %srule%s", n, hook_is_early(hook) ? "egress " : "",
+			       n == 1 ? "" : "s") < 0) {
 		w.what = NULL;
 		r = -ENOMEM;
 	}

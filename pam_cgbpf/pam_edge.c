@@ -19,6 +19,10 @@
 
 #define DATA_KEY "pam_cgbpf_session"
 
+/* What a refused user is told; the reason, which may name the policy, goes to the log only. */
+#define REFUSAL_MESSAGE                                                                            \
+	"This session could not be sandboxed (pam_cgbpf); please ask the administrator."
+
 static void log_to_pam(void *ctx, int priority, const char *fmt, va_list ap)
 {
 	pam_vsyslog((pam_handle_t *)ctx, priority, fmt, ap);
@@ -92,7 +96,6 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	bool sandboxed = false;
 	int ret;
 
-	(void)flags;
 	ret = edge_enter(&e, pamh, argc, argv);
 	if (ret != PAM_SUCCESS)
 		goto out;
@@ -114,6 +117,8 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	}
 	ret = PAM_SUCCESS;
 out:
+	if (ret == PAM_SESSION_ERR && !(flags & PAM_SILENT))
+		pam_error(pamh, "%s", REFUSAL_MESSAGE);
 	edge_leave(&e);
 	return ret;
 }
