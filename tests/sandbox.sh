@@ -69,10 +69,14 @@ cg_of() { echo "$CG2/$CG_ROOT/user-$1"; }
 pins_of() { echo "$BPFFS/user-$1"; }
 ledger_of() { echo "$STATE/user-$1.ledger"; }
 
-# attached UID: how many programs bpftool sees on the user's cgroup.
+# attached UID: how many programs bpftool sees on the user's cgroup, on every attach type.
 attached() {
-	bpftool cgroup show "$(cg_of "$1")" 2>/dev/null | grep -cE '^[0-9]+ +(cgroup_inet|egress|ingress|sock_create|cgroup_skb)' || true
+	bpftool cgroup show "$(cg_of "$1")" 2>/dev/null | grep -cE '^[0-9]+ +[a-z][a-z0-9_]*' || true
 }
+
+# Egress rules that can refuse at connect time bring one more program on each of connect4,
+# connect6, sendmsg4 and sendmsg6 (the early verdict, INTERFACE.md §4 "Prompt refusals").
+EARLY=4
 
 # assert_clean LABEL UID: no cgroup, no pin directory, no ledger is left for the user.
 assert_clean() {

@@ -45,9 +45,9 @@ for round in 1 2 3; do
 		s=$(grep -c '^session ' "$(ledger_of "$uid")" 2>/dev/null)
 		a=$(attached "$uid")
 		p=$(wc -l <"$(cg_of "$uid")/cgroup.procs" 2>/dev/null)
-		if [ "$s" != 5 ] || [ "$a" != 2 ] || [ "$p" != 5 ]; then
+		if [ "$s" != 5 ] || [ "$a" != $((2 + EARLY)) ] || [ "$p" != 5 ]; then
 			ok=0
-			fail "round $round: user $i has 5 sessions, 5 processes and 2 attachments" \
+			fail "round $round: user $i has 5 sessions, 5 processes and 2 + $EARLY attachments" \
 				"sessions=$s processes=$p attachments=$a"
 		fi
 		# Proof by traffic, not by our own files: a sandboxed UDP send is refused.

@@ -123,15 +123,16 @@ done
 during=$(progs)
 links=$(bpftool link show 2>/dev/null | grep -c 'cgroup')
 echo "    loaded programs: $before before, $during during 30 live sandboxes ($links cgroup links)"
-# Exactly three: one per hook, loaded for the first of the 30 and shared by the rest.
-if [ "$n" = 30 ] && [ $((during - before)) -eq 3 ]; then
-	pass "30 sandboxes with one policy add one program per hook (3), not 90"
+# Exactly one per hook (three, and the egress rules' four early programs), loaded for the
+# first of the 30 and shared by the rest.
+if [ "$n" = 30 ] && [ $((during - before)) -eq $((3 + EARLY)) ]; then
+	pass "30 sandboxes with one policy add one program per hook ($((3 + EARLY))), not $((30 * (3 + EARLY)))"
 else
 	fail "30 sandboxes with one policy add at most one program per hook" \
 		"$n opened; programs $before -> $during"
 fi
-if [ "$links" -ge 90 ]; then pass "each of the 30 has its own three links"; else
-	fail "each of the 30 has its own three links" "$links cgroup links"; fi
+if [ "$links" -ge $((30 * (3 + EARLY))) ]; then pass "each of the 30 has its own $((3 + EARLY)) links"; else
+	fail "each of the 30 has its own $((3 + EARLY)) links" "$links cgroup links"; fi
 kill -TERM "${holders[@]}"
 for p in "${holders[@]}"; do bg_wait "$p" 10 >/dev/null; done
 left=$(find "$CG2/$CG_ROOT" -maxdepth 1 -name 'user-*' | wc -l)

@@ -103,9 +103,25 @@ probe "TCP to 127.0.0.4:P bound to the allowed source port S connects" 0 "" \
 probe "TCP to 127.0.0.4:P bound to another source port fails with EPERM at once" 2 "$EPERM" \
 	tcp-connect 127.0.0.4 "$P" 3000 --sport "$S2"
 # Unbound, the port is not known at connect time: the early check defers, the packet filter
-# drops the SYN (from an ephemeral port), and the connect times out.
+# drops the SYN (from an ephemeral port), and the connect times out; the egress filter's deny
+# rule (line 5) counts the dropped SYNs and their bytes.
+egress_drops() {
+	"${CTL[@]}" status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+sb = [s for s in d["sandboxes"] if s["uid"] == int(sys.argv[1])][0]
+c = sb["hooks"]["egress"][0]["counters"]
+print(c["dropped_packets"], c["dropped_bytes"], c["rules"][4]["hits"])' "$UID_U"
+}
+read -r d0 b0 h0 <<<"$(egress_drops)"
 probe "TCP to 127.0.0.4:P unbound is left to the packet filter, which drops it" 3 "" \
 	tcp-connect 127.0.0.4 "$P" 700
+read -r d1 b1 h1 <<<"$(egress_drops)"
+if [ "${d1:-0}" -gt "${d0:-0}" ] && [ "${b1:-0}" -gt "${b0:-0}" ] && [ "${h1:-0}" -gt "${h0:-0}" ]; then
+	pass "the egress filter counted the dropped SYNs, their bytes and the deny rule's hits"
+else
+	fail "the egress filter counted the dropped SYNs" "packets $d0 -> $d1, bytes $b0 -> $b1, hits $h0 -> $h1"
+fi
 
 # The refusals were the early hooks' doing: their counters in status (kernel maps) say so.
 "${CTL[@]}" status --json >"$SCRATCH/st.json" 2>"$SCRATCH/st.err" || fail "status --json" "$(cat "$SCRATCH/st.err")"
