@@ -10,7 +10,10 @@
  * caller's cgroup, which is what bpf_skb_cgroup_id() then reports.
  *
  * sock_create cannot be test-run: it is attached with a bpf_link to a
- * temporary cgroup, and a child that moved itself there calls socket().
+ * temporary cgroup, and a child that moved itself there calls socket(). The
+ * early verdict (connect4/6, sendmsg4/6) likewise: the child calls connect()
+ * and sendto() on loopback, and each verdict is checked against the egress
+ * program's on the packets the call could send.
  *
  * Everything is pinned in a bpffs mounted for this test only, and every
  * cgroup is removed, whatever the outcome.
@@ -1264,6 +1267,341 @@ static void test_cost_per_packet(void)
 	list_clear(&l);
 }
 
+/* ---- the early verdict never refuses what the packet filter allows ------------------------- */
+
+/*
+ * For random rule lists the egress image and the four early images are
+ * loaded; the early programs are attached to a cgroup where a child makes
+ * real connect() (TCP and UDP) and unconnected sendto() calls to loopback
+ * destinations (IPv4, ::1, IPv4-mapped), bound to a source port or not. Each
+ * call's verdict is compared with the egress program's (bpf_prog_test_run)
+ * on every packet that call could lead to, over the fields the early check
+ * cannot know: every source address of the rules' universe, and every source
+ * port unless the socket was bound. A refusal must mean that all of them are
+ * dropped; and where no rule needs an unknown field, every certain drop must
+ * be refused early.
+ */
+#define EARLY_LISTS  150
+#define EARLY_PROBES 32
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+static const char *const early_daddr[] = {
+	"127.0.0.0/8",		"127.0.0.0/29", "127.0.0.2/32",
+	"127.0.0.4/30",		"127.0.0.3/32", "0.0.0.0/0",
+	"10.0.0.0/8",		"::1/128",	"::/0",
+	"::ffff:127.0.0.0/104", "fe80::/10",	"::ffff:127.0.0.5/128",
+};
+static const char *const early_saddr[] = { "127.0.0.1/32", "127.0.0.0/8", "10.0.0.0/8",
+					   "::1/128",	   "fe80::/10",	  "0.0.0.0/0" };
+/* The source addresses the packets may have: one inside and one outside each prefix above. */
+static const char *const early_src4[] = { "127.0.0.1", "127.0.0.2", "10.1.2.3", "192.0.2.1" };
+static const char *const early_src6[] = { "::1", "fe80::1", "2001:db8::1" };
+
+struct early_probe {
+	int family;	  /* of the socket */
+	char dst[48];	  /* as given to connect/sendto */
+	char pkt_dst[48]; /* the packet's destination: the IPv4 address for a mapped one */
+	int pkt_v6;
+	int proto;	       /* IPPROTO_TCP or IPPROTO_UDP */
+	int op;		       /* 0 connect (TCP or UDP), 1 sendto (UDP) */
+	uint16_t dport, sport; /* sport 0: not bound */
+};
+
+struct early_result {
+	int err;       /* of the call: 0, EPERM, or another errno; -1 when the bind failed */
+	uint16_t port; /* the socket's own port after a sendto: the kernel binds it first */
+};
+
+static struct early_probe early_probes[EARLY_PROBES];
+static int early_results_fd = -1;
+
+static int early_call(const struct early_probe *p, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd, one = 1, err = 0;
+
+	memset(&ss, 0, sizeof(ss));
+	fd = socket(p->family, (p->proto == IPPROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0)
+		return errno;
+	if (p->sport) {
+		ss.ss_family = (sa_family_t)p->family;
+		if (p->family == AF_INET)
+			s4->sin_port = htons(p->sport);
+		else
+			s6->sin6_port = htons(p->sport);
+		len = p->family == AF_INET ? sizeof(*s4) : sizeof(*s6);
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(fd, (struct sockaddr *)&ss, len) < 0) {
+			close(fd);
+			return -1;
+		}
+		memset(&ss, 0, sizeof(ss));
+	}
+	ss.ss_family = (sa_family_t)p->family;
+	if (p->family == AF_INET) {
+		inet_pton(AF_INET, p->dst, &s4->sin_addr);
+		s4->sin_port = htons(p->dport);
+		len = sizeof(*s4);
+	} else {
+		inet_pton(AF_INET6, p->dst, &s6->sin6_addr);
+		s6->sin6_port = htons(p->dport);
+		len = sizeof(*s6);
+	}
+	if (p->op == 0) {
+		if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+			err = errno;
+	} else {
+		if (sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) < 0)
+			err = errno;
+		/* inet_sendmsg() binds an unbound socket before the sendmsg hook runs. */
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+			*port = ntohs(p->family == AF_INET ? s4->sin_port : s6->sin6_port);
+	}
+	close(fd);
+	return err;
+}
+
+static int early_calls(void *arg)
+{
+	struct early_result res[EARLY_PROBES];
+
+	(void)arg;
+	for (size_t i = 0; i < EARLY_PROBES; i++)
+		res[i].port = 0, res[i].err = early_call(&early_probes[i], &res[i].port);
+	return write(early_results_fd, res, sizeof(res)) == (ssize_t)sizeof(res) ? 0 : 1;
+}
+
+static void early_random_rule(struct rule_list *l, uint16_t base)
+{
+	struct rule *r = list_add(l, rnd(2) ? ACT_ALLOW : ACT_DENY);
+	uint32_t k;
+
+	if (rnd(3) == 0)
+		for (k = 1 + rnd(2); k; k--)
+			rule_daddr(r,
+				   early_daddr[rnd(sizeof(early_daddr) / sizeof(early_daddr[0]))]);
+	if (rnd(5) == 0)
+		for (k = 1 + rnd(2); k; k--)
+			rule_saddr(r,
+				   early_saddr[rnd(sizeof(early_saddr) / sizeof(early_saddr[0]))]);
+	if (rnd(3) == 0) {
+		uint16_t lo = (uint16_t)(base + rnd(4));
+
+		rule_dport(r, lo, lo + rnd(2));
+	}
+	if (rnd(5) == 0) {
+		uint16_t lo = (uint16_t)(base + rnd(4));
+
+		rule_sport(r, lo, lo + rnd(2));
+	}
+	if (rnd(3) == 0) {
+		static const unsigned int protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+
+		rule_proto(r, protos[rnd(3)]);
+		if (rnd(3) == 0)
+			rule_proto(r, protos[rnd(3)]);
+	}
+}
+
+static void early_random_probe(struct early_probe *p, uint16_t base)
+{
+	unsigned int host = 1 + rnd(7), kind = rnd(4);
+	static const uint16_t sports[] = { 0, 0, 0, 1, 2, 3, 9 };
+
+	memset(p, 0, sizeof(*p));
+	p->proto = rnd(2) ? IPPROTO_TCP : IPPROTO_UDP;
+	p->op = p->proto == IPPROTO_UDP && rnd(2);
+	p->dport = (uint16_t)(base + (rnd(5) == 0 ? 9 : rnd(4)));
+	p->sport = sports[rnd(sizeof(sports) / sizeof(sports[0]))];
+	if (p->sport)
+		p->sport = (uint16_t)(base + 16 + p->sport + 16 * rnd(3));
+	if (kind <= 1) {
+		p->family = AF_INET;
+		snprintf(p->dst, sizeof(p->dst), "127.0.0.%u", host);
+		snprintf(p->pkt_dst, sizeof(p->pkt_dst), "127.0.0.%u", host);
+	} else if (kind == 2) {
+		p->family = AF_INET6;
+		snprintf(p->dst, sizeof(p->dst), "::ffff:127.0.0.%u", host);
+		snprintf(p->pkt_dst, sizeof(p->pkt_dst), "127.0.0.%u", host);
+	} else {
+		p->family = AF_INET6;
+		p->pkt_v6 = 1;
+		snprintf(p->dst, sizeof(p->dst), "::1");
+		snprintf(p->pkt_dst, sizeof(p->pkt_dst), "::1");
+	}
+}
+
+/* Whether the egress program drops every packet @p could send; *some_drop: at least one. */
+static int early_certain_drop(int egress_fd, const struct early_probe *p, uint16_t base,
+			      int *some_drop)
+{
+	uint16_t sports[8];
+	size_t n_sports = 0, n_src, i, j;
+	int all = 1, v;
+
+	if (p->sport) {
+		sports[n_sports++] = p->sport;
+	} else {
+		/* Every interval of the rules' sport universe, and ports outside it. */
+		for (i = 0; i < 6; i++)
+			sports[n_sports++] = (uint16_t)(base + i);
+		sports[n_sports++] = (uint16_t)(base + 9);
+		sports[n_sports++] = 1;
+	}
+	n_src = p->pkt_v6 ? sizeof(early_src6) / sizeof(early_src6[0])
+			  : sizeof(early_src4) / sizeof(early_src4[0]);
+	*some_drop = 0;
+	for (i = 0; i < n_src; i++)
+		for (j = 0; j < n_sports; j++) {
+			v = p->pkt_v6 ? run6(egress_fd, early_src6[i], p->pkt_dst,
+					     (uint8_t)p->proto, sports[j], p->dport)
+				      : run4(egress_fd, early_src4[i], p->pkt_dst,
+					     (uint8_t)p->proto, sports[j], p->dport);
+			if (v == DROP)
+				*some_drop = 1;
+			else
+				all = 0;
+		}
+	return all;
+}
+
+static void test_early_verdict_random(void)
+{
+	static const enum cgbpf_hook hooks[4] = { HOOK_CONNECT4, HOOK_CONNECT6, HOOK_SENDMSG4,
+						  HOOK_SENDMSG6 };
+	static const enum bpf_attach_type types[4] = { BPF_CGROUP_INET4_CONNECT,
+						       BPF_CGROUP_INET6_CONNECT,
+						       BPF_CGROUP_UDP4_SENDMSG,
+						       BPF_CGROUP_UDP6_SENDMSG };
+	struct early_result res[EARLY_PROBES];
+	long n_calls = 0, n_refused = 0, n_certain = 0, n_deferred_drops = 0, n_unsound = 0;
+	long n_incomplete = 0, n_skipped = 0;
+	int pipefd[2] = { -1, -1 }, cg_fd = -1;
+	const char *seed_env = getenv("CGBPF_SEED");
+	char cg[512];
+	int list;
+
+	rng_state = seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL) * 2654435761u;
+	if (!rng_state)
+		rng_state = 1;
+	printf("  seed %llu (CGBPF_SEED=... repeats it)\n", (unsigned long long)rng_state);
+	CHECK(cg_make("early", cg, sizeof(cg)) == 0);
+	cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CHECK(cg_fd >= 0);
+	CHECK(pipe2(pipefd, O_CLOEXEC) == 0);
+	if (cg_fd < 0 || pipefd[0] < 0)
+		goto out;
+	early_results_fd = pipefd[1];
+
+	for (list = 0; list < EARLY_LISTS; list++) {
+		struct rule_list l = { .n = 0 };
+		struct inst eg, early[4];
+		int links[4] = { -1, -1, -1, -1 }, ok = 1, uses_unknown_addr = 0;
+		int uses_sport = 0;
+		uint16_t base = (uint16_t)(20000 + 64 * rnd(600));
+		size_t i, n = 1 + rnd(8);
+
+		for (i = 0; i < n; i++)
+			early_random_rule(&l, base);
+		for (i = 0; i < l.n; i++) {
+			uses_unknown_addr |= !!(l.r[i]->matchers & M_SADDR);
+			uses_sport |= !!(l.r[i]->matchers & M_SPORT);
+		}
+		ok &= inst_load(HOOK_EGRESS, &l, &eg) == 0;
+		for (i = 0; i < 4; i++) {
+			ok &= inst_load(hooks[i], &l, &early[i]) == 0;
+			if (early[i].fd >= 0)
+				links[i] = bpf_link_create(early[i].fd, cg_fd, types[i], NULL);
+			ok &= links[i] >= 0;
+		}
+		CHECK(ok);
+		for (i = 0; i < EARLY_PROBES; i++)
+			early_random_probe(&early_probes[i], base);
+		if (ok && in_cgroup(cg, early_calls, NULL) == 0 &&
+		    read(pipefd[0], res, sizeof(res)) == (ssize_t)sizeof(res)) {
+			for (i = 0; i < EARLY_PROBES; i++) {
+				struct early_probe *p = &early_probes[i];
+				int some, certain;
+
+				if (res[i].err < 0) {
+					n_skipped++; /* the source port was taken */
+					continue;
+				}
+				n_calls++;
+				if (p->op == 1 && res[i].port)
+					p->sport = res[i].port; /* known at the hook */
+				certain = early_certain_drop(eg.fd, p, base, &some);
+				n_certain += certain;
+				if (res[i].err == EPERM) {
+					n_refused++;
+					if (!certain) {
+						n_unsound++;
+						printf("  list %d: %s [%s]:%u sport %u proto %d op "
+						       "%d "
+						       "refused early, but the packet filter lets "
+						       "some packet through\n",
+						       list, p->family == AF_INET ? "v4" : "v6",
+						       p->dst, p->dport, p->sport, p->proto, p->op);
+					}
+				} else if (certain) {
+					n_deferred_drops++;
+					if (!uses_unknown_addr && (p->sport || !uses_sport)) {
+						n_incomplete++;
+						printf("  list %d: [%s]:%u sport %u proto %d op "
+						       "%d: "
+						       "certain drop not refused early (%s)\n",
+						       list, p->dst, p->dport, p->sport, p->proto,
+						       p->op, strerror(res[i].err));
+					}
+				}
+			}
+		} else {
+			CHECK(!"the probes ran");
+		}
+		for (i = 0; i < 4; i++) {
+			if (links[i] >= 0)
+				close(links[i]);
+			inst_free(&early[i]);
+		}
+		inst_free(&eg);
+		list_clear(&l);
+		if (n_unsound > 5 || n_incomplete > 5)
+			break;
+	}
+	printf("  %d random rule lists, %ld calls (%ld skipped): %ld refused early, %ld certain "
+	       "drops, %ld of them left to the packet filter\n",
+	       list, n_calls, n_skipped, n_refused, n_certain, n_deferred_drops);
+	CHECK(n_unsound == 0);
+	CHECK(n_incomplete == 0);
+	/* Not vacuous: the lists refuse, and some drops need the packet filter. */
+	CHECK(n_refused > n_calls / 20);
+	CHECK(n_calls > EARLY_LISTS * EARLY_PROBES / 2);
+out:
+	if (cg_fd >= 0)
+		close(cg_fd);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	early_results_fd = -1;
+	cg_remove(cg);
+}
+
 /* ---- main ---------------------------------------------------------------------------------------
  */
 
@@ -1344,6 +1682,7 @@ int main(void)
 	RUN_TEST(test_real_egress);
 	RUN_TEST(test_sharing_and_pins);
 	RUN_TEST(test_sock_create_instance_and_dry_run);
+	RUN_TEST(test_early_verdict_random);
 	RUN_TEST(test_cost_per_packet);
 	teardown();
 	return UNIT_EXIT();
