@@ -449,6 +449,9 @@ static void print_deciding_lines(const struct policy *p, const struct line_index
 {
 	const struct hook_plan *plan = &rp->hook[h];
 
+	/* The socket-address hooks take only program lines: shown when they have one. */
+	if (!hook_takes_rules((enum cgbpf_hook)h) && plan->decided_by == CLASS_NONE)
+		return;
 	printf("%s: ", hook_name((enum cgbpf_hook)h));
 	if (plan->decided_by == CLASS_NONE) {
 		printf("no rule\n");
@@ -474,6 +477,52 @@ static void print_deciding_lines(const struct policy *p, const struct line_index
 	}
 }
 
+/* Per egress rule: refused at connect()/sendmsg() time, or only per packet (INTERFACE §4). */
+static void print_early_plan(const struct hook_plan *egress)
+{
+	if (egress->none || !egress->n_filter)
+		return;
+	if (!filter_early_useful(egress->filter, egress->n_filter)) {
+		printf("egress at connect time: no check (no deny rule can be judged before a "
+		       "packet exists); every rule is enforced per packet only\n");
+		return;
+	}
+	printf("egress at connect time (connect4, connect6, sendmsg4, sendmsg6; the egress "
+	       "filter still checks every packet):\n");
+	for (size_t i = 0; i < egress->n_filter; i++) {
+		const struct rule *r = egress->filter[i];
+		bool allow = r->action == ACT_ALLOW;
+		unsigned int shadow;
+
+		printf("  line %u %s: ", r->line, allow ? "allow" : "deny ");
+		switch (filter_early_kind(egress->filter, i, &shadow)) {
+		case EARLY_CONNECT:
+			printf(allow ? "lets the call through at connect time\n"
+				     : "enforced at connect time (EPERM at once)\n");
+			break;
+		case EARLY_SHADOWED:
+			printf(allow ? "lets the call through at connect time\n"
+				     : "enforced at connect time, except where the allow rule of "
+				       "line %u (saddr=/sport=) may also match: there per packet "
+				       "only\n",
+			       shadow);
+			break;
+		case EARLY_BOUND:
+			printf("at connect time for a socket bound to its source port first, and "
+			       "at an unconnected sendto() (bound by then); otherwise per packet "
+			       "only (sport=)\n");
+			break;
+		case EARLY_PACKET_ADDR:
+			printf("per packet only (saddr= is not known before routing)\n");
+			break;
+		case EARLY_PACKET_PROTO:
+			printf("per packet only (connect-time checks see TCP and UDP sockets "
+			       "only)\n");
+			break;
+		}
+	}
+}
+
 /* With --user: what the module would do for this user, hook by hook. */
 static int check_user(const struct policy *p, const struct line_index *li, const char *name,
 		      struct dry_run *dr, bool dry)
@@ -496,6 +545,7 @@ static int check_user(const struct policy *p, const struct line_index *li, const
 	print_user(&rec);
 	for (int h = 0; h < HOOK_COUNT; h++)
 		print_deciding_lines(p, li, &rec, &rp, h);
+	print_early_plan(&rp.hook[HOOK_EGRESS]);
 	if (!resolved_policy_sandboxes(&rp)) {
 		printf("result: no sandbox for %s (the module returns PAM_IGNORE)\n", rec.name);
 		return 0;

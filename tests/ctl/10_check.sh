@@ -52,6 +52,14 @@ invalid "matcher given twice" 1 "proto" "* egress allow proto=tcp proto=udp"
 invalid "reversed uid range" 1 "5-3" "5-3 egress deny"
 invalid "object without a program for the hook" 2 "section|wrong_section" \
 	"root * none" "* egress program $OBJDIR/wrong_section.bpf.o"
+install -m 0644 "$TEST_BPF/sock_addr.bpf.o" "$OBJDIR/sock_addr.bpf.o"
+invalid "a named program in the section of another socket-address hook" 2 \
+	"deny_connect4_port_9 .* is in section cgroup/connect4, but hook bind4 needs section cgroup/bind4" \
+	"root * none" "* bind4 program $OBJDIR/sock_addr.bpf.o:deny_connect4_port_9"
+invalid "an object without a program for connect6" 2 "no program in section cgroup/connect6" \
+	"root * none" "* connect6 program $OBJDIR/sock_addr.bpf.o"
+invalid "allow/deny rules on a socket-address hook" 1 "hook connect4 takes only program, pinned or none" \
+	"* connect4 deny"
 invalid "missing object" 1 "nonexistent" "* ingress program $OBJDIR/nonexistent.bpf.o"
 ports=$(seq -s, 1000 1064)
 invalid "more than 64 ports" 1 "64" "* egress deny dport=$ports"
@@ -157,6 +165,30 @@ verdict "--user (other user): egress decided by *" \
 	"$(has "^egress: decided by \*" "$OUT" && has "^ +8: \* egress deny dport=25" "$OUT" && echo 1)"
 verdict "--user (other user): sock_create decided by uid range" \
 	"$(has "^sock_create: decided by uid range" "$OUT" && has "^ +6: $UID_V-$UID_V sock_create" "$OUT" && ! has "^ +7:" "$OUT" && echo 1)"
+
+# ---- --user: per egress rule, enforced at connect time or only per packet ----------------------
+policy "* egress allow daddr=127.0.0.2 dport=80 proto=tcp" \
+	"* egress allow daddr=127.0.0.4 sport=1000" \
+	"* egress deny saddr=10.0.0.0/8" \
+	"* egress deny proto=icmp" \
+	"* egress deny daddr=127.0.0.0/8 sport=22" \
+	"* egress deny daddr=127.0.0.0/8"
+ctl check --user "$V"
+early_block=$(sed -n '/^egress at connect time/,/^result:/p' <<<"$OUT")
+verdict "--user: every egress rule says when it is enforced" \
+	"$([ "$RC" = 0 ] && [ "$(grep -c '^  line [1-6] ' <<<"$early_block")" = 6 ] && echo 1)"
+verdict "--user: a plain deny is enforced at connect time, except behind an allow with sport=" \
+	"$(has "^  line 6 deny : enforced at connect time, except where the allow rule of line 2" "$early_block" && echo 1)"
+verdict "--user: saddr= and proto=icmp denies are per packet only" \
+	"$(has "^  line 3 deny : per packet only \(saddr=" "$early_block" && has "^  line 4 deny : per packet only" "$early_block" && echo 1)"
+verdict "--user: a sport= deny is at connect time only for a bound socket" \
+	"$(has "^  line 5 deny : at connect time for a socket bound to its source port first" "$early_block" && echo 1)"
+verdict "--user: the early programs are part of the result and pass the verifier" \
+	"$(has "^result: .*connect4:filter\(6 egress rules\) connect6:filter.*sendmsg4:filter.*sendmsg6:filter" "$OUT" && has "^dry run: sendmsg6 filter 6 egress rules: passed the verifier" "$OUT" && echo 1)"
+policy "* egress deny saddr=10.0.0.0/8" "* egress allow"
+ctl check --user "$V"
+verdict "--user: a list no connect-time check can refuse from gets none, and says so" \
+	"$(has "^egress at connect time: no check" "$OUT" && ! has "connect4:filter" "$OUT" && echo 1)"
 
 policy "$V * none" "* egress deny"
 ctl check --user "$V"

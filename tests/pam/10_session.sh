@@ -89,6 +89,23 @@ assert_clean "program rule" "$UID_U"
 expect_rc "port 9 is merely closed again afterwards (ECONNREFUSED)" 1 \
 	as_user "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 9 800
 
+# ---- program rules on the socket-address hooks (connect4, sendmsg4) -----------------------------
+install -m 0644 "$TEST_BPF/sock_addr.bpf.o" "$OBJDIR/sock_addr.bpf.o"
+policy "* connect4 program $OBJDIR/sock_addr.bpf.o" \
+	"* sendmsg4 program $OBJDIR/sock_addr.bpf.o:deny_sendmsg4_port_9"
+expect_rc "open with connect4 and sendmsg4 program rules" 0 pamtester "$SVC" "$U" open_session
+n=$(attached "$UID_U")
+if [ "$n" -eq 2 ]; then pass "the two socket-address programs are attached"; else
+	fail "the two socket-address programs are attached" "saw $n"; fi
+expect_rc "the connect4 program refuses a TCP connect to port 9 at once (EPERM)" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 9 3000
+expect_rc "the sendmsg4 program refuses a datagram to port 9 (EPERM)" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" udp-send 127.0.0.1 9
+expect_rc "and other ports connect" 0 \
+	as_sandboxed "$UID_U" "$NETPROBE" tcp-connect 127.0.0.1 "$TCP_PORT" 1000
+expect_rc "close" 0 pamtester "$SVC" "$U" close_session
+assert_clean "socket-address program rules" "$UID_U"
+
 # ---- two live sessions share one sandbox --------------------------------------------------------
 policy "* egress deny"
 stdin_fifo_open
