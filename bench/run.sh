@@ -90,3 +90,6 @@ if [ -n "$old_stats" ] && sysctl -q kernel.bpf_stats_enabled=1; then
 		if (n) printf "  egress filter (10,000 prefixes): %.0f ns per packet over %d packets\n", t / n, n }'
 	sysctl -q kernel.bpf_stats_enabled="$old_stats"
 fi
+
+# ---- prompt refusals: connect() rates and refused-connect times (a script of its own) --------
+bash "$(dirname "$0")/connect.sh"
