@@ -139,30 +139,73 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
 	return 0;
 }
 
+/* Writes all of @len bytes; a write cut short (RLIMIT_FSIZE, a full disk) is an error. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgbpf_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	char tmp[sizeof(lf->path) + 8];
 	size_t len;
-	ssize_t n;
 	int r;
 
 	r = ledger_encode(l, &buf, &len);
 	if (r < 0)
 		return cgbpf_error_set(err, r, "cannot encode ledger: out of memory");
-	n = pwrite(lf->fd, buf, len, 0);
-	if (n < 0)
-		return cgbpf_error_set(err, errno, "cannot write ledger %s: %m", lf->path);
-	if ((size_t)n != len)
-		return cgbpf_error_set(err, EIO, "short write to ledger %s", lf->path);
-	if (ftruncate(lf->fd, (off_t)len) < 0)
-		return cgbpf_error_set(err, errno, "cannot truncate ledger %s: %m", lf->path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", lf->path) >= sizeof(tmp))
+		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
+	/* A leftover is from a writer that died holding this user's lock, which we hold now. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return cgbpf_error_set(err, errno, "cannot remove %s: %m", tmp);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cgbpf_error_set(err, errno, "cannot create %s: %m", tmp);
+	/*
+	 * Locked before it takes the name: a newcomer that opens the new file must
+	 * wait for us, and those waiting on the old one see it unlinked and retry.
+	 */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		r = -errno;
+	else
+		r = write_all(fd, buf, len);
+	if (r == 0 && rename(tmp, lf->path) < 0)
+		r = -errno;
+	if (r < 0) {
+		errno = -r;
+		r = cgbpf_error_set(err, r, "cannot write ledger %s: %m", lf->path);
+		unlink(tmp);
+		return r;
+	}
+	close(lf->fd);
+	lf->fd = take_fd(&fd);
 	return 0;
 }
 
 int ledger_file_remove(struct ledger_file *lf)
 {
+	char tmp[sizeof(lf->path) + 8];
+
 	if (unlink(lf->path) < 0 && errno != ENOENT)
 		return -errno;
+	/* What a writer that died half-way left behind. */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", lf->path) < sizeof(tmp))
+		unlink(tmp);
 	return 0;
 }
 

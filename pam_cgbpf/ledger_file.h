@@ -39,8 +39,10 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
 		     struct cgbpf_error *err);
 
 /*
- * Rewrites it in place: no truncation to zero first, which on an ext4 /run
- * would force a flush on close.
+ * Replaces it atomically: a new file, locked, written in full and renamed over
+ * the old one, so that a write cut short (RLIMIT_FSIZE, a full disk) leaves
+ * the old ledger whole. Nothing is truncated, which on an ext4 /run would
+ * force a flush on close. lf->fd is then the new file's, still locked.
  */
 int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgbpf_error *err);
 
