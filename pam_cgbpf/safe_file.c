@@ -92,7 +92,7 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 	char *copy = NULL, *data = NULL, *name, *next, *save = NULL;
 	int dirfd = -1, fd = -1, prefix_len, ret, e;
 	size_t got = 0;
-	struct stat st;
+	struct stat st, after;
 	ssize_t n;
 
 	*buf = NULL;
@@ -157,13 +157,14 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 	if (ret < 0)
 		goto out;
 
-	data = malloc((size_t)st.st_size + 1);
+	data = malloc((size_t)st.st_size + 2);
 	if (!data) {
 		ret = cgbpf_error_set(err, ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, data + got, (size_t)st.st_size - got);
+	/* One byte more than fstat said: reading it means the file grew meanwhile. */
+	while (got <= (size_t)st.st_size) {
+		n = read(fd, data + got, (size_t)st.st_size + 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -175,6 +176,23 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 		if (n == 0)
 			break;
 		got += (size_t)n;
+	}
+	/*
+	 * The whole file or nothing: a file that shrank or grew while it was read
+	 * (an in-place edit) must never apply a half-written prefix.
+	 */
+	if (got != (size_t)st.st_size || fstat(fd, &after) < 0 || after.st_size != st.st_size ||
+	    after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
+		ret = cgbpf_error_set(err, EAGAIN,
+				      "%s: refused: the file %s while it was read (%jd bytes when "
+				      "opened); try again once it is written",
+				      path,
+				      got > (size_t)st.st_size	 ? "grew"
+				      : got < (size_t)st.st_size ? "shrank"
+								 : "changed",
+				      (intmax_t)st.st_size);
+		goto out;
 	}
 	data[got] = '\0';
 	*buf = data;

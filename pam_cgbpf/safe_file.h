@@ -20,9 +20,10 @@
  *
  * On success returns 0, *buf owns the contents followed by a NUL that *len
  * does not count. On failure returns a negative errno (-EPERM when the file is
- * refused as unsafe, -EFBIG when too large, -EINVAL for a relative path, or
- * what open/read said), sets *buf to NULL and *len to 0 and fills @err with a
- * message that names @path.
+ * refused as unsafe, -EFBIG when too large, -EINVAL for a relative path,
+ * -EAGAIN when the file changed while it was read (the size fstat gave is
+ * not what was read: never a half-written prefix), or what open/read said), sets *buf to NULL and
+ * *len to 0 and fills @err with a message that names @path.
  */
 int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 		   struct cgbpf_error *err);

@@ -242,6 +242,22 @@ static int remove_tree(const char *path)
 }
 
 /* Every refusal above went through a different exit path; none may keep an fd. */
+/*
+ * The whole file or nothing. Kernel files give a size from fstat that is not
+ * what a read returns, as a file edited in place while it is read would: a
+ * sysfs attribute says 4096 bytes and holds a few (a short read), a procfs
+ * sysctl says 0 and holds more (one that grew).
+ */
+static void test_whole_file(void)
+{
+	struct stat st;
+
+	CHECK(stat("/sys/kernel/uevent_seqnum", &st) == 0 && st.st_size == 4096);
+	expect_refused("/sys/kernel/uevent_seqnum", 1 << 20, -EAGAIN, "shrank while it was read");
+	CHECK(stat("/proc/sys/kernel/ostype", &st) == 0 && st.st_size == 0);
+	expect_refused("/proc/sys/kernel/ostype", 1 << 20, -EAGAIN, "grew while it was read");
+}
+
 static void test_no_fd_leak(void)
 {
 	CHECK(fds_at_start > 0 && count_fds() == fds_at_start);
@@ -274,6 +290,7 @@ int main(void)
 	RUN_TEST(test_unsafe_dirs);
 	RUN_TEST(test_symlinks);
 	RUN_TEST(test_open_errors);
+	RUN_TEST(test_whole_file);
 	RUN_TEST(test_no_fd_leak);
 	RUN_TEST(test_cleanup);
 	return UNIT_EXIT();
