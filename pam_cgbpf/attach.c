@@ -337,8 +337,39 @@ int bpffs_mkdir(const char *dir, struct cgbpf_error *err)
 		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
 		return cgbpf_error_set(
-			err, EPERM, "%s refused: must be a root-only directory (uid %u, mode %04o)",
-			dir, st.st_uid, st.st_mode & 07777);
+			err, EPERM,
+			"%s refused: must be a root-only directory (uid %u, mode %04o)%s", dir,
+			st.st_uid, st.st_mode & 07777,
+			st.st_uid ? "; someone else created it: remove it" : "");
+	return 0;
+}
+
+/*
+ * A directory above our pins, on bpffs: whoever owns it, or may write it
+ * without the sticky bit, can rename our directories away and plant their own
+ * (a bpffs mounted 1777 by someone else, a directory a user made first).
+ */
+static int bpffs_parent_check(const char *bpffs, const char *dir, struct cgbpf_error *err)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return cgbpf_error_set(err, errno, "bpffs=%s: cannot stat %s: %m", bpffs, dir);
+	if (!S_ISDIR(st.st_mode))
+		return cgbpf_error_set(err, ENOTDIR, "bpffs=%s refused: %s is not a directory",
+				       bpffs, dir);
+	if (st.st_uid != 0)
+		return cgbpf_error_set(
+			err, EPERM,
+			"bpffs=%s refused: %s is owned by uid %u, not root; its owner "
+			"could replace what is pinned below it",
+			bpffs, dir, st.st_uid);
+	if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+		return cgbpf_error_set(
+			err, EPERM,
+			"bpffs=%s refused: %s is writable by group or others without "
+			"the sticky bit (mode %04o)",
+			bpffs, dir, st.st_mode & 07777);
 	return 0;
 }
 
@@ -379,6 +410,13 @@ int bpffs_ensure(const char *dir, struct cgbpf_error *err)
 		}
 		if (last)
 			break;
+		/* Checked before anything is made inside it. */
+		if (is_bpffs(path)) {
+			int r = bpffs_parent_check(dir, path, err);
+
+			if (r < 0)
+				return r;
+		}
 		*p = '/';
 	}
 	if (!is_bpffs(dir))
