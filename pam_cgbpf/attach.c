@@ -194,6 +194,21 @@ static int want_program(const struct rule *rule, enum cgbpf_hook hook, const cha
 	return 0;
 }
 
+/* What a BPF fd is, as its anon inode says: "bpf-prog", "bpf-map", "bpf_link"... */
+static int bpf_fd_kind(int fd, char *buf, size_t size)
+{
+	char path[64], target[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	snprintf(buf, size, "%s", strncmp(target, "anon_inode:", 11) ? target : target + 11);
+	return 0;
+}
+
 /* A pinned program must be the administrator's: root-owned, not writable by others. */
 static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char *file,
 		       struct want_attach *w, struct cgbpf_error *err)
@@ -201,7 +216,9 @@ static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char
 	struct bpf_prog_info info = { 0 };
 	__u32 info_len = sizeof(info);
 	_cleanup_close_ int fd = -1;
+	char kind[80];
 	struct stat st;
+	int r;
 
 	if (lstat(rule->path, &st) < 0)
 		return cgbpf_error_at(err, errno, file, rule->line, "pinned %s: %m", rule->path);
@@ -214,6 +231,16 @@ static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char
 	if (fd < 0)
 		return cgbpf_error_at(err, errno, file, rule->line,
 				      "pinned %s is not a pinned BPF object: %m", rule->path);
+	r = bpf_fd_kind(fd, kind, sizeof(kind));
+	if (r < 0)
+		return cgbpf_error_at(err, r, file, rule->line,
+				      "pinned %s: cannot tell its kind: %s", rule->path,
+				      strerror(-r));
+	/* A map's info would fill the program's and its type pass for one (8, 9, ...). */
+	if (strcmp(kind, "bpf-prog") != 0)
+		return cgbpf_error_at(err, EINVAL, file, rule->line,
+				      "pinned %s is a %s, not a program", rule->path,
+				      strcmp(kind, "bpf-map") ? kind : "map");
 	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) < 0)
 		return cgbpf_error_at(err, errno, file, rule->line, "pinned %s: %m", rule->path);
 	if (info.type != hook_prog_types[hook])
