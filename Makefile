@@ -52,7 +52,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-if-needed check demo install uninstall bench tests unit unit-tests clean \
-	help format fuzz deb
+	help format fuzz fuzz-build deb
 
 all: $(BUILD)/pam_cgbpf.so $(BUILD)/cgbpfctl
 
@@ -168,15 +168,21 @@ bench: deps-if-needed
 	@$(MAKE) --no-print-directory tests
 	@bash bench/run.sh
 
-# Fuzz the policy parser with libFuzzer for FUZZ_SECONDS (default 60).
+# Fuzz the policy parser with libFuzzer for FUZZ_SECONDS (default 60). make check runs it too,
+# through tests/fuzz/10_fuzz.sh.
 FUZZ_SECONDS ?= 60
-fuzz: $(SKELS)
-	@mkdir -p $(BUILD)/fuzz
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_policy
+$(FUZZ_BIN): tests/fuzz/fuzz_policy.c pam_cgbpf/policy.c pam_cgbpf/resolve.c pam_cgbpf/error.c \
+		$(HDRS) | $(SKELS)
+	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ipam_cgbpf \
-		-o $(BUILD)/fuzz/fuzz_policy tests/fuzz/fuzz_policy.c pam_cgbpf/policy.c \
-		pam_cgbpf/resolve.c pam_cgbpf/error.c
+		-o $@ tests/fuzz/fuzz_policy.c pam_cgbpf/policy.c pam_cgbpf/resolve.c pam_cgbpf/error.c
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
-	$(BUILD)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus tests/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 install: all
 	install -d $(DESTDIR)$(SECUREDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \

@@ -44,7 +44,7 @@ if [ -n "${SAN_BUILD:-}" ]; then
 			env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$t"
 	done
 fi
-for t in tests/pam/*.sh tests/sshd/*.sh tests/ctl/*.sh tests/systemd/*.sh; do
+for t in tests/pam/*.sh tests/sshd/*.sh tests/ctl/*.sh tests/systemd/*.sh tests/fuzz/*.sh; do
 	case $t in *-lib.sh | */lib.sh) continue ;; esac
 	[ -f "$t" ] && run_suite "$t" bash "$t"
 done
