@@ -35,6 +35,7 @@
 #include "ledger_file.h"
 #include "log.h"
 #include "policy.h"
+#include "policy_lint.h"
 #include "resolve.h"
 #include "safe_file.h"
 #include "gc.h"
@@ -182,6 +183,11 @@ static void warn_unknown_names(const struct policy *p)
 				p->file, r->line, r->who == WHO_USER ? "user" : "group",
 				r->who == WHO_GROUP ? "@" : "", r->who_name);
 	}
+}
+
+static void print_lint_warning(void *ctx, unsigned int line, const char *msg)
+{
+	fprintf(stderr, "%s:%u: warning: %s\n", (const char *)ctx, line, msg);
 }
 
 /* What the dry run did, so that identical programs are loaded only once. */
@@ -587,6 +593,7 @@ static int cmd_check(const struct cgbpf_settings *s, const char *user, bool verb
 		return 1;
 	}
 	warn_unknown_names(p);
+	policy_lint(p, print_lint_warning, p->file);
 	if (!dry)
 		cgbpf_log(LOG_WARNING, "not running as root: the dry run (loading every program "
 				       "through the verifier) is skipped");

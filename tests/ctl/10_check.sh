@@ -110,6 +110,26 @@ else
 	fail "dry run: compile a test object" "$(head -5 "$SCRATCH/clang.err")"
 fi
 
+# ---- warnings: lists that look closed but leave a way around ------------------------------------
+policy "* egress allow daddr=127.0.0.0/8" \
+	"* egress deny daddr=0.0.0.0/0" \
+	"* ingress deny saddr=10.0.0.0/8 proto=udp" \
+	"* sock_create deny family=inet type=stream" \
+	"root egress deny daddr=10.0.0.0/8" \
+	"root egress deny daddr=fc00::/7" \
+	"root sock_create deny family=inet" \
+	"root sock_create deny family=inet6"
+ctl check
+verdict "warnings: the policy is still valid (exit 0)" "$([ "$RC" = 0 ] && echo 1)"
+verdict "warnings: egress denies IPv4 and leaves IPv6 at the default allow, at line 2" \
+	"$(has "^$POLICY:2: warning: .*egress.*deny IPv4.*IPv6.*default allow" "$ERR" && echo 1)"
+verdict "warnings: the same for ingress, at line 3" \
+	"$(has "^$POLICY:3: warning: .*ingress.*IPv6.*saddr=::/0" "$ERR" && echo 1)"
+verdict "warnings: sock_create deny family=inet alone, at line 4" \
+	"$(has "^$POLICY:4: warning: .*family=inet.*AF_INET6.*mapped" "$ERR" && echo 1)"
+verdict "warnings: none for the lists that deny both families (lines 5-8)" \
+	"$(! has "^$POLICY:[5-8]: warning" "$ERR" && echo 1)"
+
 # ---- pinned: a pinned map is not a program ---------------------------------------------------------
 # Map types 8 (cgroup_array) and 9 (lru_hash) are the numbers of the program types of egress
 # (cgroup_skb) and sock_create (cgroup_sock): only the kind of object tells them apart.
