@@ -15,7 +15,7 @@
 #include "args.h"
 #include "fault.h"
 #include "log.h"
-#include "proc_limits.h"
+#include "proc_guard.h"
 #include "session.h"
 
 #define DATA_KEY "pam_cgbpf_session"
@@ -44,7 +44,7 @@ struct edge {
 	struct session_info si;
 	struct cgbpf_log_sink saved_sink;
 	struct libbpf_print_guard print_guard;
-	struct saved_limits limits;
+	struct proc_guard guard;
 };
 
 static int edge_enter(struct edge *e, pam_handle_t *pamh, int argc, const char **argv)
@@ -52,8 +52,8 @@ static int edge_enter(struct edge *e, pam_handle_t *pamh, int argc, const char *
 	struct cgbpf_error err = { { 0 } };
 	const char *user = NULL;
 
-	/* First: the caller's limits are the user's (ulimit before su), not ours. */
-	proc_limits_lift(&e->limits);
+	/* First: the caller inherits limits and signals from the user (su), not from us. */
+	proc_guard_enter(&e->guard);
 	settings_init(&e->settings);
 	e->saved_sink = cgbpf_log_set((struct cgbpf_log_sink){ .fn = log_to_pam, .ctx = pamh });
 	libbpf_print_capture(&e->print_guard);
@@ -82,7 +82,7 @@ static void edge_leave(struct edge *e)
 {
 	libbpf_print_restore(&e->print_guard);
 	cgbpf_log_set(e->saved_sink);
-	proc_limits_restore(&e->limits);
+	proc_guard_leave(&e->guard);
 }
 
 static void free_key(pam_handle_t *pamh, void *data, int error_status)
