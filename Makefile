@@ -52,7 +52,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-if-needed check demo install uninstall bench tests unit unit-tests clean \
-	help format fuzz fuzz-build deb
+	help format fuzz fuzz-build deb soak
 
 all: $(BUILD)/pam_cgbpf.so $(BUILD)/cgbpfctl
 
@@ -65,7 +65,7 @@ help:
 	@echo "make install    install module, cgbpfctl, man pages, example policy (DESTDIR honoured)"
 	@echo "make uninstall  remove what install put there"
 	@echo "make bench      run the benchmarks in bench/"
-	@echo "make deb        build the Debian package build/libpam-cgbpf_<version>_<arch>.deb"
+	help format fuzz fuzz-build deb soak
 
 # ---- dependencies -----------------------------------------------------------------------------
 deps:
@@ -163,6 +163,11 @@ unit: $(UNIT_PURE)
 demo: deps-if-needed
 	@$(MAKE) --no-print-directory all $(HELPER_BINS)
 	@bash conf/demo.sh
+
+# Not part of check: 10,000 sessions under fire, then nothing may be left (tests/soak/soak.sh).
+soak: deps-if-needed
+	@$(MAKE) --no-print-directory tests
+	@bash tests/soak/soak.sh
 
 bench: deps-if-needed
 	@$(MAKE) --no-print-directory tests
