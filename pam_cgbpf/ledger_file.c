@@ -187,10 +187,9 @@ int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgb
 	if (r == 0 && rename(tmp, lf->path) < 0)
 		r = -errno;
 	if (r < 0) {
-		errno = -r;
-		r = cgbpf_error_set(err, r, "cannot write ledger %s: %m", lf->path);
 		unlink(tmp);
-		return r;
+		return cgbpf_error_set(err, r, "cannot write ledger %s: %s", lf->path,
+				       errno_text(r));
 	}
 	close(lf->fd);
 	lf->fd = take_fd(&fd);

@@ -53,7 +53,7 @@ static int group_name(gid_t gid, char **name, struct cgbpf_error *err)
 	} while (r == ERANGE && size < LOOKUP_BUF_MAX);
 	if (r != 0)
 		return cgbpf_error_set(err, r, "cannot look up group %u: %s", (unsigned int)gid,
-				       strerror(r));
+				       errno_text(r));
 	/* A gid without a name cannot be named by a policy, so it is not needed. */
 	if (!res)
 		return 0;
@@ -136,7 +136,7 @@ static int lookup_name(const char *name, bool groups, struct user_record *out,
 			r = getpwnam_r(name, &pw, buf, size, &res);
 	} while (r == ERANGE && size < LOOKUP_BUF_MAX);
 	if (r != 0)
-		return cgbpf_error_set(err, r, "cannot look up user %s: %s", name, strerror(r));
+		return cgbpf_error_set(err, r, "cannot look up user %s: %s", name, errno_text(r));
 	if (!res)
 		return cgbpf_error_set(err, ENOENT, "no such user: %s", name);
 	return from_passwd(res, groups, out, err);
@@ -165,7 +165,7 @@ int user_lookup_uid(uint32_t uid, struct user_record *out, struct cgbpf_error *e
 			r = getpwuid_r(uid, &pw, buf, size, &res);
 	} while (r == ERANGE && size < LOOKUP_BUF_MAX);
 	if (r != 0)
-		return cgbpf_error_set(err, r, "cannot look up uid %u: %s", uid, strerror(r));
+		return cgbpf_error_set(err, r, "cannot look up uid %u: %s", uid, errno_text(r));
 	if (!res)
 		return cgbpf_error_set(err, ENOENT, "no user with uid %u", uid);
 	return from_passwd(res, true, out, err);
