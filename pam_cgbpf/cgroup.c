@@ -14,6 +14,7 @@
 #include <linux/magic.h>
 
 #include "cgroup.h"
+#include "fault.h"
 #include "layout.h"
 #include "util.h"
 
@@ -259,6 +260,9 @@ int proc_start_time(pid_t pid, uint64_t *start)
 	ssize_t n;
 	int fd;
 
+	/* The tests' stand-in for running out of descriptors (EMFILE) at this very read. */
+	if (fault_hit("start_time"))
+		return -EMFILE;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -288,9 +292,12 @@ int proc_start_time(pid_t pid, uint64_t *start)
 
 int boot_id(char *buf, size_t size)
 {
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
+	int fd;
 
+	if (fault_hit("boot_id"))
+		return -EMFILE;
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = read(fd, buf, size - 1);

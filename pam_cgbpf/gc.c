@@ -95,22 +95,26 @@ static int gc_one_sandbox(const struct cgbpf_settings *s, uint32_t uid, bool *re
 			  struct cgbpf_error *err)
 {
 	_cleanup_sandbox_ struct sandbox sb = { .lf = LEDGER_FILE_INIT };
-	bool exists = false;
+	bool exists = false, this_boot = false;
 	int r;
 
 	*removed = false;
 	*n_stale = 0;
 	r = sandbox_lock(&sb, s, uid, &exists, err);
+	if (r == 0 && exists)
+		r = ledger_boot_check(&sb.l, &this_boot, err);
 	if (r < 0 || !exists)
 		return r;
-	if (!ledger_from_this_boot(&sb.l)) {
+	if (!this_boot) {
 		*removed = true;
 		return ledger_file_remove(&sb.lf);
 	}
 	r = sandbox_place_from_ledger(&sb, err);
 	if (r < 0)
 		return r;
-	*n_stale = sandbox_reclaim_stale(&sb.l);
+	*n_stale = sandbox_reclaim_stale(&sb.l, err);
+	if (*n_stale < 0)
+		return *n_stale;
 	/* gc never kills: processes left behind keep their sandbox. */
 	r = sandbox_release(&sb, false, *n_stale > 0, removed, err);
 	*removed &= r == 0;

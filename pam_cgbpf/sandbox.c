@@ -180,9 +180,13 @@ static int attach_one(struct sandbox *sb, const struct want_attach *w, int cg_fd
 	char name[64], pin[LAYOUT_PATH_MAX];
 	int prog_fd = -1, r;
 
-	if (layout_link_name(name, sizeof(name), w->hook, sb->l.next_link++) < 0 ||
-	    pin_path(sb, name, pin) < 0)
-		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long", sb->s->bpffs);
+	/* A stray pin stays until the new links are in (sandbox_unpin_strays): skip its name. */
+	do {
+		if (layout_link_name(name, sizeof(name), w->hook, sb->l.next_link++) < 0 ||
+		    pin_path(sb, name, pin) < 0)
+			return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long",
+					       sb->s->bpffs);
+	} while (access(pin, F_OK) == 0);
 	r = attach_get_prog(w, sb->s, sb->s->config, &prog_fd, err);
 	if (r < 0)
 		return r;
@@ -299,19 +303,36 @@ void sandbox_change_done(struct sandbox_change *c)
 	*c = (struct sandbox_change){ 0 };
 }
 
-bool session_is_live(const struct ledger_session *ses)
+int session_liveness(const struct ledger_session *ses)
 {
 	uint64_t start;
+	int r = proc_start_time(ses->pid, &start);
 
-	return proc_start_time(ses->pid, &start) == 0 && start == ses->start_time;
+	/* Only "no such process" means gone: EMFILE and the like say nothing about it. */
+	if (r == -ENOENT || r == -ESRCH)
+		return 0;
+	if (r < 0)
+		return r;
+	return start == ses->start_time;
 }
 
-int sandbox_reclaim_stale(struct ledger *l)
+bool session_is_live(const struct ledger_session *ses)
 {
-	int n = 0;
+	return session_liveness(ses) != 0;
+}
+
+int sandbox_reclaim_stale(struct ledger *l, struct cgbpf_error *err)
+{
+	int n = 0, r;
 
 	for (size_t i = l->n_ses; i-- > 0;) {
-		if (session_is_live(&l->ses[i]))
+		r = session_liveness(&l->ses[i]);
+		if (r < 0)
+			return cgbpf_error_set(err, r,
+					       "cannot tell whether process %d of uid %" PRIu32
+					       " is alive: %s",
+					       l->ses[i].pid, l->uid, errno_text(r));
+		if (r > 0)
 			continue;
 		cgbpf_log(LOG_NOTICE, "reclaiming stale session of uid %" PRIu32 " (pid %d, %s)",
 			  l->uid, l->ses[i].pid, l->ses[i].service ? l->ses[i].service : "?");
@@ -321,11 +342,15 @@ int sandbox_reclaim_stale(struct ledger *l)
 	return n;
 }
 
-bool ledger_from_this_boot(const struct ledger *l)
+int ledger_boot_check(const struct ledger *l, bool *this_boot, struct cgbpf_error *err)
 {
 	char id[64];
+	int r = boot_id(id, sizeof(id));
 
-	return boot_id(id, sizeof(id)) == 0 && l->boot_id && !strcmp(id, l->boot_id);
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot read the boot id: %s", errno_text(r));
+	*this_boot = l->boot_id && !strcmp(id, l->boot_id);
+	return 0;
 }
 
 /* Detaches everything and removes the pins, the cgroup and the ledger. */

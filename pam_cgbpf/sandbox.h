@@ -89,12 +89,20 @@ void sandbox_change_done(struct sandbox_change *c);
  */
 void sandbox_unpin_strays(const struct sandbox *sb);
 
-/* Drops the sessions whose process is gone; returns how many. */
-int sandbox_reclaim_stale(struct ledger *l);
-/* Whether a ledger session's process is still the one that opened it. */
+/*
+ * Drops the sessions whose process is gone; returns how many. A process whose
+ * state cannot be read (EMFILE...) is an error, never "gone" (INTERFACE.md §4).
+ */
+int sandbox_reclaim_stale(struct ledger *l, struct cgbpf_error *err);
+/* 1 when a ledger session's process is still the one that opened it, 0 when gone, or -errno. */
+int session_liveness(const struct ledger_session *ses);
+/* The same for display: a process that cannot be read counts as live. */
 bool session_is_live(const struct ledger_session *ses);
-/* A ledger from an earlier boot describes cgroups and pins that no longer exist. */
-bool ledger_from_this_boot(const struct ledger *l);
+/*
+ * A ledger from an earlier boot describes cgroups and pins that no longer
+ * exist; a boot id that cannot be read is an error, never "another boot".
+ */
+int ledger_boot_check(const struct ledger *l, bool *this_boot, struct cgbpf_error *err);
 
 /*
  * After the sessions changed: keeps the sandbox (writing the ledger when

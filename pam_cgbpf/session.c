@@ -55,12 +55,15 @@ static int fresh_ledger(struct sandbox *sb, const char *user, struct cgbpf_error
 {
 	struct ledger *l = &sb->l;
 	char id[64] = "";
+	int r;
 
 	ledger_clear(l);
+	r = boot_id(id, sizeof(id));
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot read the boot id: %s", errno_text(r));
 	l->uid = sb->uid;
 	l->placement = sb->pl.kind;
 	l->user = strdup(user);
-	boot_id(id, sizeof(id));
 	l->boot_id = strdup(id);
 	l->cgroup = strdup(sb->pl.cg_rel);
 	return l->user && l->boot_id && l->cgroup ? 0 : cgbpf_oom(err);
@@ -69,7 +72,7 @@ static int fresh_ledger(struct sandbox *sb, const char *user, struct cgbpf_error
 /* The user's ledger under its lock: a fresh one when none is left from this boot. */
 static int open_lock(struct opening *o, struct cgbpf_error *err)
 {
-	bool exists = false;
+	bool exists = false, this_boot = false;
 	int r;
 
 	r = state_dir_ensure(o->s->state_dir, err);
@@ -77,15 +80,17 @@ static int open_lock(struct opening *o, struct cgbpf_error *err)
 		r = ledger_file_lock(o->s->state_dir, o->sb.uid, &o->sb.lf, err);
 	if (r == 0)
 		r = ledger_file_read(&o->sb.lf, &o->sb.l, &exists, err);
+	if (r == 0 && exists)
+		r = ledger_boot_check(&o->sb.l, &this_boot, err);
 	if (r < 0)
 		return r;
-	if (!exists || !ledger_from_this_boot(&o->sb.l)) {
+	if (!exists || !this_boot) {
 		r = fresh_ledger(&o->sb, o->w.rec.name, err);
 		if (r < 0)
 			return r;
 	}
-	sandbox_reclaim_stale(&o->sb.l);
-	return 0;
+	r = sandbox_reclaim_stale(&o->sb.l, err);
+	return r < 0 ? r : 0;
 }
 
 /* bpffs and the anchor are machine-wide: set them up under the global lock. */
@@ -122,7 +127,6 @@ static int open_apply(struct opening *o, struct cgbpf_error *err)
 	r = bpffs_mkdir(sb->pin_dir, err);
 	if (r < 0)
 		return r;
-	sandbox_unpin_strays(sb);
 	r = sandbox_apply(sb, &o->w.ws, o->cg_fd, &o->c, err);
 	if (r < 0)
 		return r;
@@ -149,6 +153,8 @@ static int open_commit(struct opening *o, struct cgbpf_error *err)
 	r = sandbox_commit(&o->sb, &o->c, err);
 	if (r < 0)
 		return r;
+	/* Only now, with the new links in and recorded: never a moment unfiltered. */
+	sandbox_unpin_strays(&o->sb);
 	sandbox_describe_hooks(l, hooks, sizeof(hooks));
 	cgbpf_log(LOG_INFO,
 		  "session opened for user %s (uid %" PRIu32 ") by %s: cgroup /%s, hooks %s, "
@@ -231,15 +237,18 @@ static int close_prepare(const struct session_info *si, const struct session_key
 static int close_lock(const struct cgbpf_settings *s, struct sandbox *sb, uint32_t uid,
 		      bool *exists, bool *live, struct cgbpf_error *err)
 {
+	bool this_boot = false;
 	int r;
 
 	*exists = *live = false;
 	if (access(s->state_dir, F_OK) != 0)
 		return sandbox_init(sb, s, uid, err); /* nothing was ever opened here */
 	r = sandbox_lock(sb, s, uid, exists, err);
+	if (r == 0 && *exists)
+		r = ledger_boot_check(&sb->l, &this_boot, err);
 	if (r < 0 || !*exists)
 		return r;
-	if (!ledger_from_this_boot(&sb->l)) {
+	if (!this_boot) {
 		cgbpf_log(LOG_NOTICE, "removing the ledger of uid %" PRIu32 " from an earlier boot",
 			  uid);
 		return ledger_file_remove(&sb->lf);
@@ -249,24 +258,31 @@ static int close_lock(const struct cgbpf_settings *s, struct sandbox *sb, uint32
 }
 
 /* Drops the session of @key, moving its process out if it is still inside. */
-static void close_apply(struct sandbox *sb, const struct session_info *si,
-			const struct session_key *key)
+static int close_apply(struct sandbox *sb, const struct session_info *si,
+		       const struct session_key *key, struct cgbpf_error *err)
 {
 	char cg[LAYOUT_PATH_MAX];
 	uint64_t start = 0;
 	long idx;
+	int r;
 
-	if (key)
+	if (key) {
 		idx = ledger_find_session(&sb->l, key->pid, key->start_time);
-	else
-		idx = ledger_find_session(&sb->l, si->pid,
-					  proc_start_time(si->pid, &start) < 0 ? 0 : start);
+	} else {
+		r = proc_start_time(si->pid, &start);
+		if (r < 0)
+			return cgbpf_error_set(err, r,
+					       "cannot read the start time of process %d: %s",
+					       si->pid, errno_text(r));
+		idx = ledger_find_session(&sb->l, si->pid, start);
+	}
 	/* Only a recorded session's process is moved: others never came from us. */
 	if (idx >= 0 && cgroup_of_pid(si->pid, cg, sizeof(cg)) == 0 && placement_holds(&sb->pl, cg))
 		sb->pl.ops->leave(&sb->pl, si->pid, sb->l.ses[idx].origin);
 	if (idx >= 0)
 		ledger_remove_session(&sb->l, (size_t)idx);
-	sandbox_reclaim_stale(&sb->l);
+	r = sandbox_reclaim_stale(&sb->l, err);
+	return r < 0 ? r : 0;
 }
 
 int session_close(const struct cgbpf_settings *s, const struct session_info *si,
@@ -284,7 +300,9 @@ int session_close(const struct cgbpf_settings *s, const struct session_info *si,
 		r = close_lock(s, &sb, rec.uid, had_sandbox, &live, err);
 	if (r < 0 || !live)
 		return r;
-	close_apply(&sb, si, key);
+	r = close_apply(&sb, si, key, err);
+	if (r < 0)
+		return r;
 	r = sandbox_release(&sb, true, true, &removed, err);
 	if (r < 0)
 		return r;

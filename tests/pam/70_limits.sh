@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The user's resource limits never break the module (INTERFACE.md §4, "Never fail open"): an
 # opener run under `ulimit -f` (RLIMIT_FSIZE, which su inherits from the user) neither corrupts
-# nor mixes the ledger, whose rewrite is a new file renamed over the old.
+# nor mixes the ledger, whose rewrite is a new file renamed over the old; an opener run under
+# `ulimit -n` (out of descriptors) never takes a live session for stale nor detaches its
+# links: with on_logout=kill that would kill the user's other sessions.
 # shellcheck source=tests/sandbox.sh
 . "$(dirname "$0")/../sandbox.sh"
 need_root
@@ -94,3 +96,67 @@ check "after one live session closed, the ledger lists the other eleven" \
 stdin_fifo_close
 for pid in "${HOLDS[@]:1}"; do bg_wait "$pid" >/dev/null; done
 assert_clean "RLIMIT_FSIZE" "$UID_U"
+
+# ---- RLIMIT_NOFILE: "cannot read" is never "stale" ------------------------------------------------
+KSVC=cgbpf-t70k-$$
+service "$KSVC" on_logout=kill
+policy "* egress deny proto=udp dport=9" "* sock_create deny type=raw"
+stdin_fifo_open
+BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/live.out" '^opened' "$PAMSESSION" "$KSVC" "$U" hold ||
+	die "a live session" "$(cat "$SCRATCH/live.out")"
+LIVE=$BG_PID
+# The opener inherits descriptors up to near its `ulimit -n 64` (both limits: lifting the hard
+# one needs CAP_SYS_RESOURCE, which root may lack in a container), so that each run runs out at
+# another step of open or close; whatever the opener's fate, the live session keeps its place
+# in the ledger, its process and its sandbox.
+ok=0 refused=0 broken=""
+for ((n = 40; n <= 62; n++)); do
+	under_ulimit "-n 64; for ((f = 3; f < 3 + $n; f++)); do eval \"exec \$f</dev/null\"; done" \
+		"$PAMSESSION" "$KSVC" "$U" open-close
+	case $? in 0) ok=$((ok + 1)) ;; *) refused=$((refused + 1)) ;; esac
+	if ! kill -0 "$LIVE" 2>/dev/null; then
+		broken="the live session was killed after an opener with $((64 - 3 - n)) free descriptors"
+		break
+	fi
+	if ! ledger_sessions_are "$LIVE" >/dev/null; then
+		broken="the ledger lost the live session ($((64 - 3 - n)) free): $(ledger_sessions_are "$LIVE")"
+		break
+	fi
+	if [ "$(attached "$UID_U")" != 2 ]; then
+		broken="the live sandbox has $(attached "$UID_U") programs ($((64 - 3 - n)) free)"
+		break
+	fi
+done
+check "openers with 21..0 free descriptors ($ok done, $refused refused) leave the live session alone${broken:+: $broken}" \
+	test -z "$broken"
+check "the live session is still in its sandbox" \
+	test "$("$NETPROBE" cgroup-of "$LIVE")" = "/$CG_ROOT/user-$UID_U"
+expect_rc "and its sandbox still refuses (EPERM)" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" udp-send 127.0.0.1 9
+
+# The same, made certain: the fault build fails the Nth read of a start time or of the boot id
+# with EMFILE. An open's first start-time read is its own process's, the second the live
+# session's; its first boot-id read is the ledger's check. The opener is then refused, and the
+# live session keeps its ledger entry, its links and its life (with on_logout=kill, a
+# "stale" live session would be killed at this opener's close).
+FKSVC=cgbpf-t70f-$$
+for spec in start_time:2 boot_id:1; do
+	printf 'session required %s %s on_logout=kill fault=%s\n' "$FAULT_MODULE" "$ARGS" "$spec" \
+		>"/etc/pam.d/$FKSVC"
+	on_exit rm -f "/etc/pam.d/$FKSVC"
+	before=$(bpftool cgroup show "$(cg_of "$UID_U")" | sort)
+	log_mark
+	expect_rc "fault $spec (EMFILE): the open beside a live session is refused" 14 \
+		"$PAMSESSION" "$FKSVC" "$U" open-close
+	check "fault $spec: the log says what could not be read" \
+		log_has "cannot (tell whether process|read the boot id)"
+	check "fault $spec: the live session is alive" kill -0 "$LIVE"
+	check "fault $spec: the ledger still lists it" ledger_sessions_are "$LIVE"
+	check "fault $spec: its links are exactly as before" \
+		test "$(bpftool cgroup show "$(cg_of "$UID_U")" | sort)" = "$before"
+done
+expect_rc "the live sandbox still refuses (EPERM)" 2 \
+	as_sandboxed "$UID_U" "$NETPROBE" udp-send 127.0.0.1 9
+stdin_fifo_close
+expect_rc "the live session closes" 0 bg_wait "$LIVE"
+assert_clean "RLIMIT_NOFILE" "$UID_U"
