@@ -26,8 +26,6 @@
 _Static_assert(POLICY_MAX_RULES_PER_HOOK <= FILTER_MAX_RULES,
 	       "a policy may hold more rules per hook than the built-in filter");
 
-#define OBJECT_MAX_SIZE (64u << 20)
-
 static const char *const hook_sections[HOOK_COUNT] = {
 	[HOOK_INGRESS] = "cgroup_skb/ingress",
 	[HOOK_EGRESS] = "cgroup_skb/egress",
@@ -235,7 +233,7 @@ static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char
 	if (r < 0)
 		return cgbpf_error_at(err, r, file, rule->line,
 				      "pinned %s: cannot tell its kind: %s", rule->path,
-				      strerror(-r));
+				      errno_text(r));
 	/* A map's info would fill the program's and its type pass for one (8, 9, ...). */
 	if (strcmp(kind, "bpf-prog") != 0)
 		return cgbpf_error_at(err, EINVAL, file, rule->line,

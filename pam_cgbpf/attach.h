@@ -18,6 +18,9 @@
 #include "resolve.h"
 
 /* One program the policy wants on one hook. */
+/* The largest object file a program rule may name. */
+#define OBJECT_MAX_SIZE (64u << 20)
+
 struct want_attach {
 	enum cgbpf_hook hook;
 	enum attach_kind kind;

@@ -13,7 +13,13 @@
 /* spec "OP:N": the Nth call of fault_hit(OP) fails. */
 void fault_configure(const char *spec);
 bool fault_hit(const char *op);
+/* spec "pause_OP:MS": fault_pause(OP) logs "fault: pausing at OP" and sleeps MS milliseconds. */
+void fault_pause(const char *op);
 #else
+static inline void fault_pause(const char *op)
+{
+	(void)op;
+}
 static inline void fault_configure(const char *spec)
 {
 	(void)spec;

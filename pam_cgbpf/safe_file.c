@@ -67,8 +67,7 @@ static int check_file(int fd, const char *path, size_t max_size, struct stat *st
 
 	if (fstat(fd, st) < 0) {
 		e = errno;
-		return cgbpf_error_set(err, e, "%s: cannot stat: %s", path,
-				       errno_text(e));
+		return cgbpf_error_set(err, e, "%s: cannot stat: %s", path, errno_text(e));
 	}
 	if (!S_ISREG(st->st_mode))
 		return cgbpf_error_set(err, EPERM, "%s: refused: not a regular file%s", path,
@@ -88,6 +87,14 @@ static int check_file(int fd, const char *path, size_t max_size, struct stat *st
 
 int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 		   struct cgbpf_error *err)
+{
+	struct stat st;
+
+	return safe_read_file_stat(path, max_size, buf, len, &st, err);
+}
+
+int safe_read_file_stat(const char *path, size_t max_size, char **buf, size_t *len,
+			struct stat *stp, struct cgbpf_error *err)
 {
 	char *copy = NULL, *data = NULL, *name, *next, *save = NULL;
 	int dirfd = -1, fd = -1, prefix_len, ret, e;
@@ -115,8 +122,7 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 	dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		e = errno;
-		ret = cgbpf_error_set(err, e, "%s: cannot open /: %s", path,
-				      errno_text(e));
+		ret = cgbpf_error_set(err, e, "%s: cannot open /: %s", path, errno_text(e));
 		goto out;
 	}
 	ret = check_dir(dirfd, path, 1, err);
@@ -169,8 +175,7 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 			continue;
 		if (n < 0) {
 			e = errno;
-			ret = cgbpf_error_set(err, e, "%s: read: %s", path,
-					      errno_text(e));
+			ret = cgbpf_error_set(err, e, "%s: read: %s", path, errno_text(e));
 			goto out;
 		}
 		if (n == 0)
@@ -195,6 +200,7 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 		goto out;
 	}
 	data[got] = '\0';
+	*stp = st;
 	*buf = data;
 	*len = got;
 	data = NULL;

@@ -8,6 +8,7 @@
 #define CGBPF_SAFE_FILE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "error.h"
 
@@ -27,5 +28,9 @@
  */
 int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 		   struct cgbpf_error *err);
+
+/* The same, with the fstat of the very file that was read in *st. */
+int safe_read_file_stat(const char *path, size_t max_size, char **buf, size_t *len, struct stat *st,
+			struct cgbpf_error *err);
 
 #endif

@@ -89,7 +89,7 @@ int wanted_for_user(const struct cgbpf_settings *s, const char *user, struct wan
 	int r;
 
 	*w = (struct wanted){ 0 };
-	r = safe_read_file(s->config, POLICY_MAX_FILE_SIZE, &buf, &len, err);
+	r = safe_read_file_stat(s->config, POLICY_MAX_FILE_SIZE, &buf, &len, &w->policy_st, err);
 	if (r < 0)
 		return r;
 	r = policy_parse(buf, len, s->config, &w->policy, err);
@@ -105,6 +105,31 @@ int wanted_for_user(const struct cgbpf_settings *s, const char *user, struct wan
 		return r;
 	/* A policy that gives no sandbox wants nothing attached. */
 	return want_set_build(&w->rp, s->config, &w->ws, err);
+}
+
+bool wanted_is_current(const struct cgbpf_settings *s, const struct wanted *w)
+{
+	const struct stat *a = &w->policy_st;
+	struct stat b;
+
+	if (stat(s->config, &b) < 0 || a->st_dev != b.st_dev || a->st_ino != b.st_ino ||
+	    a->st_size != b.st_size || a->st_ctim.tv_sec != b.st_ctim.tv_sec ||
+	    a->st_ctim.tv_nsec != b.st_ctim.tv_nsec || a->st_mtim.tv_sec != b.st_mtim.tv_sec ||
+	    a->st_mtim.tv_nsec != b.st_mtim.tv_nsec)
+		return false;
+	for (size_t i = 0; i < w->ws.n; i++) {
+		const struct want_attach *v = &w->ws.v[i];
+		struct cgbpf_error ignored = { { 0 } };
+		_cleanup_free_ char *obj = NULL;
+		size_t len;
+
+		if (v->kind != ATT_PROGRAM)
+			continue;
+		if (safe_read_file(v->path, OBJECT_MAX_SIZE, &obj, &len, &ignored) < 0 ||
+		    len != v->obj_len || memcmp(obj, v->obj, len) != 0)
+			return false;
+	}
+	return true;
 }
 
 void wanted_clear(struct wanted *w)

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "args.h"
 #include "attach.h"
@@ -50,6 +51,7 @@ int sandbox_open_cgroup(struct sandbox *sb, struct cgbpf_error *err);
 
 /* The policy for one user: what it is made of and what it wants attached. */
 struct wanted {
+	struct stat policy_st; /* of the file read, to tell whether it changed since */
 	struct policy *policy;
 	struct user_record rec;
 	struct resolved_policy rp;
@@ -58,6 +60,13 @@ struct wanted {
 int wanted_for_user(const struct cgbpf_settings *s, const char *user, struct wanted *w,
 		    struct cgbpf_error *err);
 void wanted_clear(struct wanted *w);
+/*
+ * Whether @w is still what the files say: the policy file is the one read
+ * (device, inode, size, change time) and every object a program rule named
+ * still holds the bytes read. Called under the user's lock, so that a login
+ * that read the files before a `cgbpfctl reload` never re-applies old rules.
+ */
+bool wanted_is_current(const struct cgbpf_settings *s, const struct wanted *w);
 
 /* A change of attachments made by sandbox_apply, not yet committed. */
 struct sandbox_change {

@@ -12,6 +12,7 @@
 
 #include "attach.h"
 #include "cgroup.h"
+#include "fault.h"
 #include "gc.h"
 #include "log.h"
 #include "sandbox.h"
@@ -93,6 +94,29 @@ static int open_lock(struct opening *o, struct cgbpf_error *err)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * The policy was read before the lock: a `cgbpfctl reload` may have applied a
+ * newer one since. Read it again under the lock if anything changed, so that
+ * this login never puts old rules back.
+ */
+static int open_recheck(struct opening *o, struct cgbpf_error *err)
+{
+	int r;
+
+	if (wanted_is_current(o->s, &o->w))
+		return 0;
+	cgbpf_log(LOG_DEBUG, "%s changed while user %s was waiting: reading it again", o->s->config,
+		  o->si->user);
+	wanted_clear(&o->w);
+	r = wanted_for_user(o->s, o->si->user, &o->w, err);
+	if (r == 0 && o->w.rec.uid != o->sb.uid)
+		return cgbpf_error_set(err, ESTALE,
+				       "user %s changed uid (%" PRIu32 ", now %" PRIu32
+				       ") during the login",
+				       o->si->user, o->sb.uid, o->w.rec.uid);
+	return r;
+}
+
 /* bpffs and the anchor are machine-wide: set them up under the global lock. */
 static int open_machine(struct opening *o, struct cgbpf_error *err)
 {
@@ -100,6 +124,7 @@ static int open_machine(struct opening *o, struct cgbpf_error *err)
 
 	if (gfd < 0)
 		return gfd;
+	fault_pause("global");
 	r = bpffs_ensure(o->s->bpffs, err);
 	if (r == 0)
 		r = bpffs_mkdir(o->sb.shared_dir, err);
@@ -203,11 +228,18 @@ int session_open(const struct cgbpf_settings *s, const struct session_info *si, 
 		cgbpf_log(LOG_DEBUG, "no sandbox for user %s in %s", si->user, s->config);
 		return 0;
 	}
+	fault_pause("policy_read");
 	r = open_prepare(&o, err);
 	if (r == 0)
 		r = open_lock(&o, err);
+	if (r == 0)
+		r = open_recheck(&o, err);
 	if (r < 0)
 		return r;
+	if (!resolved_policy_sandboxes(&o.w.rp)) {
+		cgbpf_log(LOG_DEBUG, "no sandbox for user %s in %s", si->user, s->config);
+		return 0;
+	}
 	r = open_apply(&o, err);
 	if (r == 0)
 		r = open_commit(&o, err);
