@@ -51,8 +51,6 @@ verdict "cgbpfctl reload applies the new policy meanwhile" "$([ "$RC" = 0 ] && e
 expect_rc "the racing login then succeeds" 0 bg_wait "$RACED" 10
 expect_rc "the sandbox refuses UDP to port 19 (the new rule)" 2 udp_from_sandbox 19
 expect_rc "and lets UDP to port 9 through (the old rule is not back)" 0 udp_from_sandbox 9
-ctl status
-verdict "status shows the new rule's line" "$(has "dport=19" "$OUT" && ! has "dport=9( |$)" "$OUT" && echo 1)"
 stdin_fifo_close
 expect_rc "the live session closes" 0 bg_wait "$LIVE"
 assert_clean "after the reload race" "$UID_U"
@@ -67,11 +65,12 @@ fault_service pause_global:4000
 log_mark
 as_user "$UID_U" "$SUIDDIR/pamsession-suid" "$FSVC" "$U" open-close >"$SCRATCH/su.out" 2>&1 &
 SU=$!
-on_exit kill -CONT "$SU"
 on_exit stop_pid "$SU"
 check "the su-like opener holds the global lock" wait_log "fault: pausing at global"
 target=$(pgrep -f "pamsession-suid $FSVC" | head -1)
 check "set-up: the opener is running" test -n "$target"
+# Should the user have stopped it after all, the cleanup lets it go on.
+[ -n "$target" ] && on_exit sh -c 'kill -CONT "$1" 2>/dev/null; true' cont "$target"
 check_fails "the user cannot SIGSTOP the opener while it holds the lock" \
 	as_user "$UID_U" kill -STOP "${target:-0}"
 check_fails "nor SIGTSTP it" as_user "$UID_U" kill -TSTP "${target:-0}"
@@ -83,8 +82,9 @@ BG_STDIN=$STDIN_FIFO bg_start "$SCRATCH/suhold.out" '^opened' \
 	as_user "$UID_U" "$SUIDDIR/pamsession-suid" "$SVC" "$U" hold ||
 	die "a set-uid hold" "$(cat "$SCRATCH/suhold.out")"
 HOLD=$BG_PID
+opener=$(sed -n 's/^opened //p' "$SCRATCH/suhold.out")
 check "after the module returns, the opener's real uid is the user's again" \
-	test "$(awk '/^Uid:/ { print $2 }' "/proc/$HOLD/status")" = "$UID_U"
+	test "$(awk '/^Uid:/ { print $2 }' "/proc/${opener:-0}/status")" = "$UID_U"
 stdin_fifo_close
 expect_rc "that session closes" 0 bg_wait "$HOLD"
 assert_clean "after the stopped-su attempt" "$UID_U"
