@@ -22,6 +22,9 @@ SVC=cgbpf-soak-$$
 service "$SVC" on_logout=kill
 W=$SCRATCH/soak
 mkdir -p "$W/live" "$W/count"
+# Held sessions read a fifo that this shell keeps open: no EOF until they are told to close.
+mkfifo -m 0600 "$W/stdin"
+exec {SOAK_FD}<>"$W/stdin"
 
 # Both policies deny UDP to port 9 on egress, so the checker's probe is refused under either.
 POLICY_A=("* egress deny proto=udp dport=9" "* egress allow" "* sock_create deny type=raw"
@@ -51,10 +54,12 @@ limits() {
 
 # run_limited LIMITS CMD...: CMD under LIMITS, output through a pipe (no RLIMIT_FSIZE on it).
 run_limited() {
-	local l=$1
+	local l=$1 out rc
 	shift
-	bash -c "$l"' exec "$@"' soak "$@" 2>&1 | cat >/dev/null
-	return "${PIPESTATUS[0]}"
+	out=$(bash -c "$l"' exec "$@"' soak "$@" 2>&1 | cat)
+	rc=${PIPESTATUS[0]}
+	[ "$rc" = 0 ] || printf '%s [%s]: %s\n' "$*" "$l" "$out" >>"$W/refused"
+	return "$rc"
 }
 
 worker() {
@@ -74,25 +79,27 @@ worker() {
 		elif ((act < 88)); then
 			# held for a while, closed by SIGTERM or SIGKILLed
 			(
+				hf=$W/h.$BASHPID
 				# Output through a pipe: the hold prints under the user's RLIMIT_FSIZE.
-				bash -c "$l"' exec "$@"' soak "$PAMSESSION" "$SVC" "$u" hold </dev/null \
-					> >(cat >"$W/h.$BASHPID") 2>&1 &
+				bash -c "$l"' exec "$@"' soak "$PAMSESSION" "$SVC" "$u" hold <"$W/stdin" \
+					> >(cat >"$hf") 2>&1 &
 				hp=$!
 				for ((t = 0; t < 100; t++)); do
-					grep -q '^opened' "$W/h.$BASHPID" 2>/dev/null && break
+					grep -q '^opened' "$hf" 2>/dev/null && break
 					kill -0 "$hp" 2>/dev/null || break
 					sleep 0.02
 				done
-				if grep -q '^opened' "$W/h.$BASHPID" 2>/dev/null; then
+				if grep -q '^opened' "$hf" 2>/dev/null; then
 					echo "$k" >"$W/live/$hp"
 					sleep "0.$((RANDOM % 8))$((RANDOM % 10))"
 					rm -f "$W/live/$hp"
 					if ((RANDOM % 3)); then kill -TERM "$hp"; else kill -KILL "$hp"; fi
 				else
 					kill -KILL "$hp" 2>/dev/null
+					echo "hold $u [$l]: $(cat "$hf" 2>/dev/null)" >>"$W/refused"
 				fi
 				wait "$hp" 2>/dev/null
-				rm -f "$W/h.$BASHPID"
+				rm -f "$hf"
 			) &
 			held=$((held + 1))
 			# at most a few held sessions per worker at once
@@ -166,6 +173,7 @@ done
 for p in "${WPIDS[@]}"; do wait "$p"; done
 touch "$W/stop"
 wait "$CTRL" "$CHK"
+exec {SOAK_FD}>&-
 end=$(date +%s)
 
 read -r n ok bad held killed < <(awk '{ n += $1; o += $2; b += $3; h += $4; k += $5 } END { print n, o, b, h, k }' "$W"/count/*)
@@ -182,6 +190,7 @@ check "reload never failed ($reloads runs)" test "$reload_fail" = 0
 [ -s "$W/reload.err" ] && sort "$W/reload.err" | uniq -c | sort -rn | head -5 | sed 's/^/    | /'
 # A refusal is a clean failure (each is checked for leftovers below); openers never fail in bulk.
 check "refused opens are rare ($bad of $n)" test "$bad" -le $((n / 100))
+[ -s "$W/refused" ] && sed 's/^/    refused| /' "$W/refused" | head -8
 
 # ---- the end: everything collected ---------------------------------------------------------------
 sleep 0.5
