@@ -65,7 +65,8 @@ help:
 	@echo "make install    install module, cgbpfctl, man pages, example policy (DESTDIR honoured)"
 	@echo "make uninstall  remove what install put there"
 	@echo "make bench      run the benchmarks in bench/"
-	help format fuzz fuzz-build deb soak
+	@echo "make deb        build the Debian package build/libpam-cgbpf_<version>_<arch>.deb"
+	@echo "make soak       10,000 sessions under fire, then check nothing leaked (as root)"
 
 # ---- dependencies -----------------------------------------------------------------------------
 deps:
