@@ -110,6 +110,7 @@ LIVE=$BG_PID
 # another step of open or close; whatever the opener's fate, the live session keeps its place
 # in the ledger, its process and its sandbox.
 ok=0 refused=0 broken=""
+n_attached=$(attached "$UID_U")
 for ((n = 40; n <= 62; n++)); do
 	under_ulimit "-n 64; for ((f = 3; f < 3 + $n; f++)); do eval \"exec \$f</dev/null\"; done" \
 		"$PAMSESSION" "$KSVC" "$U" open-close
@@ -122,7 +123,7 @@ for ((n = 40; n <= 62; n++)); do
 		broken="the ledger lost the live session ($((64 - 3 - n)) free): $(ledger_sessions_are "$LIVE")"
 		break
 	fi
-	if [ "$(attached "$UID_U")" != 2 ]; then
+	if [ "$(attached "$UID_U")" != "$n_attached" ]; then
 		broken="the live sandbox has $(attached "$UID_U") programs ($((64 - 3 - n)) free)"
 		break
 	fi
