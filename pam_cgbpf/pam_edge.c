@@ -80,9 +80,9 @@ static int edge_enter(struct edge *e, pam_handle_t *pamh, int argc, const char *
 
 static void edge_leave(struct edge *e)
 {
+	proc_guard_leave(&e->guard);
 	libbpf_print_restore(&e->print_guard);
 	cgbpf_log_set(e->saved_sink);
-	proc_guard_leave(&e->guard);
 }
 
 static void free_key(pam_handle_t *pamh, void *data, int error_status)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <unistd.h>
 
+#include "log.h"
+
 #include "proc_guard.h"
 
 /* Above every descriptor the caller may hold: the kernel hands out the lowest free one. */
@@ -61,8 +63,10 @@ void proc_guard_enter(struct proc_guard *g)
 
 void proc_guard_leave(const struct proc_guard *g)
 {
-	if (g->have_uids)
-		setresuid(g->ruid, g->euid, g->suid);
+	/* Cannot fail with euid 0; if it ever did, the caller would keep real uid 0. */
+	if (g->have_uids && setresuid(g->ruid, g->euid, g->suid) < 0)
+		cgbpf_log(LOG_ERR, "cannot restore the caller's real uid %u: %m",
+			  (unsigned int)g->ruid);
 	if (g->have_sigmask)
 		sigprocmask(SIG_SETMASK, &g->sigmask, NULL);
 	if (g->have_fsize)
