@@ -10,8 +10,14 @@ echo "session required $MODULE $ARGS" >"$CONFDIR/bench-sandbox"
 echo "session required pam_permit.so" >"$CONFDIR/bench-permit"
 policy "* ingress deny saddr=192.0.2.0/24" "* egress deny daddr=198.51.100.0/24 dport=9" \
 	"* sock_create deny type=raw"
+# The kernel floor's own cgroup and pins, removed even if session_bench dies half-way.
+FLOOR_CG=$CG2/$TAG-floor FLOOR_PINS=/sys/fs/bpf/$TAG-floor
+mkdir "$FLOOR_CG" "$FLOOR_PINS"
+on_exit sandbox_destroy "$FLOOR_CG" "$FLOOR_PINS" /nonexistent
 echo "== session (policy attaches ingress, egress and sock_create)"
-"$BUILD/bench/session_bench" "$CONFDIR" bench-sandbox bench-permit "$U" "${BENCH_SESSIONS:-500}"
+"$BUILD/bench/session_bench" "$CONFDIR" bench-sandbox bench-permit "$U" "${BENCH_SESSIONS:-500}" \
+	"$CG2" "$FLOOR_CG" "$FLOOR_PINS"
+. "$(dirname "$0")/login.sh"
 
 # ---- network: sandboxed with a 10,000-prefix egress allow list vs unsandboxed ------------------
 # The allow list: 9,999 /24s of 10.0.0.0/8 and 127.0.0.0/8 (lines of 1,000, since a policy
@@ -93,3 +99,4 @@ fi
 
 # ---- prompt refusals: connect() rates and refused-connect times (a script of its own) --------
 bash "$(dirname "$0")/connect.sh"
+. "$(dirname "$0")/nft.sh"

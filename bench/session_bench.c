@@ -5,13 +5,26 @@
  * stack with pam_cgbpf and for a pam_permit-only stack, interleaved in
  * rounds so that both see the same machine. Prints median and p99 of each.
  *
- *   session_bench CONFDIR SANDBOX_SERVICE PERMIT_SERVICE USER [ITERATIONS]
+ * With CG2_MOUNT, FLOOR_CGROUP and FLOOR_BPFFS (empty directories the caller
+ * made under the cgroup2 mount and bpffs), a
+ * third cycle runs in each round: the kernel work a sandboxed session cannot
+ * do without, done directly (mkdir the cgroup, 3 link creates + pins of
+ * programs loaded once, move in and back, 3 unpins, rmdir), with the median
+ * of each step, so that the module's added cost can be set against it.
+ *
+ *   session_bench CONFDIR SANDBOX_SERVICE PERMIT_SERVICE USER [N
+ *                 [CG2_MOUNT FLOOR_CGROUP FLOOR_BPFFS]]
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <security/pam_appl.h>
 
 static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
@@ -53,6 +66,184 @@ static double cycle(const char *confdir, const char *service, const char *user)
 	return now_us() - t0;
 }
 
+/* ---- the kernel floor -------------------------------------------------------------------- */
+
+enum floor_step {
+	STEP_MKDIR,
+	STEP_LINKS,
+	STEP_MOVE_IN,
+	STEP_MOVE_BACK,
+	STEP_UNPIN,
+	STEP_RMDIR,
+	STEP_COUNT
+};
+
+static const char *const step_name[STEP_COUNT] = {
+	"mkdir cgroup + open", "3 link creates + pins", "move in",
+	"move back",	       "3 unpins (detach)",	"rmdir cgroup",
+};
+
+#define FLOOR_HOOKS 3
+
+struct floor {
+	char cg[4096];	       /* the per-cycle cgroup */
+	char procs_in[4200];   /* its cgroup.procs */
+	char procs_back[8300]; /* where this process came from */
+	char pin[FLOOR_HOOKS][4200];
+	char anchor_pin[FLOOR_HOOKS][4200];
+	char anchor_cg[4096];
+	int prog_fd[FLOOR_HOOKS];
+	enum bpf_attach_type type[FLOOR_HOOKS];
+};
+
+/* The smallest program of each type: r0 = 1 (allow); exit. */
+static int load_allow(enum bpf_prog_type type, enum bpf_attach_type expected)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = 0xb7, .dst_reg = 0, .imm = 1 }, /* BPF_MOV64_IMM(R0, 1) */
+		{ .code = 0x95 },			  /* BPF_EXIT_INSN() */
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = expected);
+
+	return bpf_prog_load(type, "floor_allow", "GPL", insns, 2, &opts);
+}
+
+static int write_pid(const char *procs)
+{
+	char num[32];
+	int fd, n, r = 0;
+
+	fd = open(procs, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(num, sizeof(num), "%d", (int)getpid());
+	if (write(fd, num, (size_t)n) != n)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int link_pin(const struct floor *f, int i, int cg_fd, const char *pin)
+{
+	int lfd = bpf_link_create(f->prog_fd[i], cg_fd, f->type[i], NULL);
+	int r;
+
+	if (lfd < 0)
+		return lfd;
+	r = bpf_obj_pin(lfd, pin) < 0 ? -errno : 0;
+	close(lfd);
+	return r;
+}
+
+/*
+ * Loads the programs and attaches them to an anchor cgroup of the floor's own
+ * for as long as it runs, as the module's anchor does, so that no cycle pays
+ * the machine-wide switching on of a hook.
+ */
+static int floor_setup(struct floor *f, const char *mount, const char *cgdir, const char *bpffs)
+{
+	static const char *const hook[FLOOR_HOOKS] = { "ingress", "egress", "sock_create" };
+	char origin[4096] = "", line[4096];
+	FILE *pc;
+	int cg_fd, r = 0;
+
+	f->type[0] = BPF_CGROUP_INET_INGRESS;
+	f->type[1] = BPF_CGROUP_INET_EGRESS;
+	f->type[2] = BPF_CGROUP_INET_SOCK_CREATE;
+	f->prog_fd[0] = load_allow(BPF_PROG_TYPE_CGROUP_SKB, f->type[0]);
+	f->prog_fd[1] = load_allow(BPF_PROG_TYPE_CGROUP_SKB, f->type[1]);
+	f->prog_fd[2] = load_allow(BPF_PROG_TYPE_CGROUP_SOCK, f->type[2]);
+	for (int i = 0; i < FLOOR_HOOKS; i++)
+		if (f->prog_fd[i] < 0)
+			return f->prog_fd[i];
+	snprintf(f->cg, sizeof(f->cg), "%s/s", cgdir);
+	snprintf(f->procs_in, sizeof(f->procs_in), "%s/cgroup.procs", f->cg);
+	snprintf(f->anchor_cg, sizeof(f->anchor_cg), "%s/anchor", cgdir);
+	for (int i = 0; i < FLOOR_HOOKS; i++) {
+		snprintf(f->pin[i], sizeof(f->pin[i]), "%s/s-%s", bpffs, hook[i]);
+		snprintf(f->anchor_pin[i], sizeof(f->anchor_pin[i]), "%s/anchor-%s", bpffs,
+			 hook[i]);
+	}
+	/* Where this process is: "0::/path" in /proc/self/cgroup, under cgdir's mount. */
+	pc = fopen("/proc/self/cgroup", "re");
+	if (!pc)
+		return -errno;
+	while (fgets(line, sizeof(line), pc))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(origin, sizeof(origin), "%s", line + 3);
+		}
+	fclose(pc);
+	if (!origin[0])
+		return -ENOENT;
+	snprintf(f->procs_back, sizeof(f->procs_back), "%s%s/cgroup.procs", mount,
+		 strcmp(origin, "/") ? origin : "");
+	if (mkdir(f->anchor_cg, 0755) < 0)
+		return -errno;
+	cg_fd = open(f->anchor_cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0)
+		return -errno;
+	for (int i = 0; i < FLOOR_HOOKS && r == 0; i++)
+		r = link_pin(f, i, cg_fd, f->anchor_pin[i]);
+	close(cg_fd);
+	return r;
+}
+
+static void floor_teardown(struct floor *f)
+{
+	for (int i = 0; i < FLOOR_HOOKS; i++) {
+		unlink(f->pin[i]);
+		unlink(f->anchor_pin[i]);
+		if (f->prog_fd[i] >= 0)
+			close(f->prog_fd[i]);
+	}
+	rmdir(f->cg);
+	rmdir(f->anchor_cg);
+}
+
+/* One floor cycle, each step's duration in @t; returns 0 or a negative errno. */
+static int floor_cycle(const struct floor *f, double *t)
+{
+	double t0 = now_us(), t1;
+	int cg_fd, r = 0;
+
+	if (mkdir(f->cg, 0755) < 0)
+		return -errno;
+	cg_fd = open(f->cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0)
+		return -errno;
+	t1 = now_us();
+	t[STEP_MKDIR] = t1 - t0;
+	for (int i = 0; i < FLOOR_HOOKS && r == 0; i++)
+		r = link_pin(f, i, cg_fd, f->pin[i]);
+	close(cg_fd);
+	if (r < 0)
+		return r;
+	t0 = now_us();
+	t[STEP_LINKS] = t0 - t1;
+	r = write_pid(f->procs_in);
+	if (r < 0)
+		return r;
+	t1 = now_us();
+	t[STEP_MOVE_IN] = t1 - t0;
+	r = write_pid(f->procs_back);
+	if (r < 0)
+		return r;
+	t0 = now_us();
+	t[STEP_MOVE_BACK] = t0 - t1;
+	for (int i = 0; i < FLOOR_HOOKS; i++)
+		if (unlink(f->pin[i]) < 0)
+			return -errno;
+	t1 = now_us();
+	t[STEP_UNPIN] = t1 - t0;
+	if (rmdir(f->cg) < 0)
+		return -errno;
+	t[STEP_RMDIR] = now_us() - t1;
+	return 0;
+}
+
+/* ---- statistics -------------------------------------------------------------------------- */
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -60,10 +251,12 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The p-quantile of @v (sorted in place). */
 static double pct(double *v, size_t n, double p)
 {
 	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
 
+	qsort(v, n, sizeof(*v), cmp_double);
 	return v[i < n ? i : n - 1];
 }
 
@@ -71,11 +264,15 @@ int main(int argc, char **argv)
 {
 	const char *confdir, *sandbox, *permit, *user;
 	size_t n = 500, warm = 20;
-	double *a, *b;
+	double *a, *b, *fl, *step[STEP_COUNT];
+	struct floor f = { .prog_fd = { -1, -1, -1 } };
+	bool floor = argc > 8;
+	double med_a, med_b, med_f = 0;
+	int r;
 
 	if (argc < 5) {
-		fprintf(stderr,
-			"usage: session_bench CONFDIR SANDBOX_SERVICE PERMIT_SERVICE USER [N]\n");
+		fprintf(stderr, "usage: session_bench CONFDIR SANDBOX_SERVICE PERMIT_SERVICE USER "
+				"[N [CG2_MOUNT FLOOR_CGROUP FLOOR_BPFFS]]\n");
 		return 64;
 	}
 	confdir = argv[1];
@@ -88,28 +285,69 @@ int main(int argc, char **argv)
 		n = 10;
 	a = calloc(n, sizeof(*a));
 	b = calloc(n, sizeof(*b));
-	if (!a || !b)
+	fl = calloc(n, sizeof(*fl));
+	for (int s = 0; s < STEP_COUNT; s++)
+		step[s] = calloc(n, sizeof(*step[s]));
+	for (int s = 0; s < STEP_COUNT; s++)
+		if (!step[s])
+			return 1;
+	if (!a || !b || !fl)
 		return 1;
+	if (floor) {
+		r = floor_setup(&f, argv[6], argv[7], argv[8]);
+		if (r < 0) {
+			fprintf(stderr, "session_bench: floor set-up in %s, %s: %s\n", argv[7],
+				argv[8], strerror(-r));
+			floor_teardown(&f);
+			return 1;
+		}
+	}
 	/* Warm-up: the first open loads the shared programs and the anchor. */
 	for (size_t i = 0; i < warm; i++)
 		if (cycle(confdir, sandbox, user) < 0 || cycle(confdir, permit, user) < 0)
-			return 1;
+			goto fail;
 	for (size_t i = 0; i < n; i++) {
 		a[i] = cycle(confdir, sandbox, user);
 		b[i] = cycle(confdir, permit, user);
 		if (a[i] < 0 || b[i] < 0)
-			return 1;
+			goto fail;
+		if (floor) {
+			double t[STEP_COUNT];
+
+			r = floor_cycle(&f, t);
+			if (r < 0) {
+				fprintf(stderr, "session_bench: floor cycle: %s\n", strerror(-r));
+				goto fail;
+			}
+			fl[i] = 0;
+			for (int s = 0; s < STEP_COUNT; s++) {
+				step[s][i] = t[s];
+				fl[i] += t[s];
+			}
+		}
 	}
-	qsort(a, n, sizeof(*a), cmp_double);
-	qsort(b, n, sizeof(*b), cmp_double);
+	med_a = pct(a, n, 0.5);
+	med_b = pct(b, n, 0.5);
 	printf("session open+close, %zu iterations each, interleaved\n", n);
-	printf("  %-28s median %8.1f us   p99 %8.1f us\n", "pam_permit only", pct(b, n, 0.5),
+	printf("  %-34s median %8.1f us   p99 %8.1f us\n", "pam_permit only", med_b,
 	       pct(b, n, 0.99));
-	printf("  %-28s median %8.1f us   p99 %8.1f us\n", "pam_cgbpf (3 hooks)", pct(a, n, 0.5),
+	printf("  %-34s median %8.1f us   p99 %8.1f us\n", "pam_cgbpf (3 hooks)", med_a,
 	       pct(a, n, 0.99));
-	printf("  ratio (median)              %.2fx   (target <= 1.5x)\n",
-	       pct(a, n, 0.5) / pct(b, n, 0.5));
-	free(a);
-	free(b);
+	printf("  ratio (median)                     %.2fx   (target <= 1.5x)\n", med_a / med_b);
+	if (floor) {
+		med_f = pct(fl, n, 0.5);
+		printf("  %-34s median %8.1f us   p99 %8.1f us\n", "kernel floor (direct syscalls)",
+		       med_f, pct(fl, n, 0.99));
+		for (int s = 0; s < STEP_COUNT; s++)
+			printf("    %-32s median %8.1f us\n", step_name[s], pct(step[s], n, 0.5));
+		printf("  added by pam_cgbpf (median diff)   %.1f us = %.2fx the floor   (target "
+		       "<= "
+		       "2x)\n",
+		       med_a - med_b, (med_a - med_b) / med_f);
+	}
+	floor_teardown(&f);
 	return 0;
+fail:
+	floor_teardown(&f);
+	return 1;
 }
