@@ -6,6 +6,7 @@ BPFTOOL ?= bpftool
 BUILD   := build
 
 PKGS := gcc make clang llvm libclang-rt-14-dev libbpf-dev libpam0g-dev bpftool libelf-dev zlib1g-dev pkg-config \
+	nftables linux-perf \
 	pamtester openssh-server openssh-client iperf3 libpam-wrapper valgrind iproute2 \
 	python3 man-db groff-base procps passwd login util-linux \
 	systemd-container debootstrap debhelper dpkg-dev fakeroot lintian
