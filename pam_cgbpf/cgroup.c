@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,21 +291,39 @@ int proc_start_time(pid_t pid, uint64_t *start)
 	return 0;
 }
 
+static char boot_id_cache[64];
+static int boot_id_error;
+
+static void boot_id_read(void)
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		boot_id_error = -errno;
+		return;
+	}
+	n = read(fd, boot_id_cache, sizeof(boot_id_cache) - 1);
+	close(fd);
+	if (n <= 0) {
+		boot_id_error = -EIO;
+		return;
+	}
+	boot_id_cache[n] = '\0';
+	boot_id_cache[strcspn(boot_id_cache, "\n")] = '\0';
+}
+
+/* Read once per process: a boot id does not change while a process lives. */
 int boot_id(char *buf, size_t size)
 {
-	ssize_t n;
-	int fd;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	if (fault_hit("boot_id"))
 		return -EMFILE;
-	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
+	pthread_once(&once, boot_id_read);
+	if (boot_id_error)
+		return boot_id_error;
+	if (snprintf(buf, size, "%s", boot_id_cache) >= (int)size)
+		return -ENAMETOOLONG;
 	return 0;
 }
