@@ -6,7 +6,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "attach.h"
 #include "cgroup.h"
@@ -43,6 +46,16 @@ static int anchor_attach(const struct cgbpf_settings *s, enum cgbpf_hook h, int 
 		close(prog_fd);
 	filter_image_free(img);
 	return r;
+}
+
+bool anchor_complete(const struct cgbpf_settings *s)
+{
+	char dir[LAYOUT_PATH_MAX], pin[LAYOUT_PATH_MAX];
+	struct statfs st;
+
+	return layout_anchor_dir(dir, s) == 0 &&
+	       layout_join(pin, dir, hook_name(HOOK_SOCK_CREATE)) == 0 && statfs(pin, &st) == 0 &&
+	       st.f_type == BPF_FS_MAGIC;
 }
 
 int anchor_ensure(const struct cgbpf_settings *s, const char *mount, struct cgbpf_error *err)

@@ -33,6 +33,8 @@ int gc_done(const struct gc_report *rep, int r, const char *doing, const char *d
 /* Everything of the machine under these settings; errors are logged. Returns 0 or 1 (failed). */
 int gc_machine(const struct cgbpf_settings *s, const struct gc_report *rep);
 
+/* The anchor's last pin is there, on bpffs: the anchor and bpffs were set up before. */
+bool anchor_complete(const struct cgbpf_settings *s);
 /*
  * The anchor: an allow-all program on every hook, attached to an empty cgroup
  * and never detached by a logout. Made under the global lock.

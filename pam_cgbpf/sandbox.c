@@ -230,25 +230,32 @@ static int attach_one(struct sandbox *sb, const struct want_attach *w, int cg_fd
 	return r < 0 ? cgbpf_oom(err) : 0;
 }
 
-int sandbox_apply(struct sandbox *sb, const struct want_set *ws, int cg_fd,
-		  struct sandbox_change *c, struct cgbpf_error *err)
+int sandbox_apply_locked(struct sandbox *sb, const struct want_set *ws, int cg_fd,
+			 struct sandbox_change *c, struct cgbpf_error *err)
 {
-	int r, gfd;
+	int r = 0;
 
 	*c = (struct sandbox_change){ .n_old = sb->l.n_att };
 	c->stale = calloc(c->n_old + 1, sizeof(*c->stale));
 	if (!c->stale)
 		return cgbpf_oom(err);
 	mark_stale(sb, ws, c);
-	gfd = state_lock_global(sb->s->state_dir, err);
-	if (gfd < 0)
-		return gfd;
-	r = bpffs_mkdir(sb->shared_dir, err);
 	for (size_t i = 0; i < ws->n && r == 0; i++)
 		if (!have_already(sb, c, &ws->v[i]))
 			r = attach_one(sb, &ws->v[i], cg_fd, c, err);
-	close(gfd);
 	return r;
+}
+
+int sandbox_apply(struct sandbox *sb, const struct want_set *ws, int cg_fd,
+		  struct sandbox_change *c, struct cgbpf_error *err)
+{
+	_cleanup_close_ int gfd = state_lock_global(sb->s->state_dir, err);
+	int r;
+
+	if (gfd < 0)
+		return gfd;
+	r = bpffs_mkdir(sb->shared_dir, err);
+	return r < 0 ? r : sandbox_apply_locked(sb, ws, cg_fd, c, err);
 }
 
 bool sandbox_change_any(const struct sandbox_change *c)

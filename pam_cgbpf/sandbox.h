@@ -83,6 +83,9 @@ struct sandbox_change {
  */
 int sandbox_apply(struct sandbox *sb, const struct want_set *ws, int cg_fd,
 		  struct sandbox_change *c, struct cgbpf_error *err);
+/* The same, for a caller that holds the global lock and has made the shared directory. */
+int sandbox_apply_locked(struct sandbox *sb, const struct want_set *ws, int cg_fd,
+			 struct sandbox_change *c, struct cgbpf_error *err);
 bool sandbox_change_any(const struct sandbox_change *c);
 /* Writes the ledger as it is without the stale attachments, then detaches them. */
 int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_error *err);

@@ -117,29 +117,38 @@ static int open_recheck(struct opening *o, struct cgbpf_error *err)
 	return r;
 }
 
-/* bpffs and the anchor are machine-wide: set them up under the global lock. */
+/*
+ * bpffs, the shared directory and the anchor are machine-wide, and set up once:
+ * a complete anchor means that bpffs was made ready before. Under the global lock.
+ */
 static int open_machine(struct opening *o, struct cgbpf_error *err)
 {
-	int gfd = state_lock_global(o->s->state_dir, err), r;
+	int r;
 
-	if (gfd < 0)
-		return gfd;
-	fault_pause("global");
+	if (anchor_complete(o->s))
+		return bpffs_mkdir(o->sb.shared_dir, err);
 	r = bpffs_ensure(o->s->bpffs, err);
 	if (r == 0)
 		r = bpffs_mkdir(o->sb.shared_dir, err);
 	if (r == 0)
 		r = anchor_ensure(o->s, o->sb.pl.mount, err);
-	close(gfd);
 	return r;
 }
 
-/* The cgroup and the pins, then the filters, then the process: never unfiltered. */
+/*
+ * The cgroup and the pins, then the filters, then the process: never
+ * unfiltered. One hold of the global lock from the machine-wide set-up to the
+ * last attachment.
+ */
 static int open_apply(struct opening *o, struct cgbpf_error *err)
 {
 	struct sandbox *sb = &o->sb;
+	_cleanup_close_ int gfd = state_lock_global(o->s->state_dir, err);
 	int r;
 
+	if (gfd < 0)
+		return gfd;
+	fault_pause("global");
 	r = open_machine(o, err);
 	if (r == 0)
 		r = sb->pl.ops->prepare(&sb->pl, &o->cg_created, err);
@@ -152,9 +161,10 @@ static int open_apply(struct opening *o, struct cgbpf_error *err)
 	r = bpffs_mkdir(sb->pin_dir, err);
 	if (r < 0)
 		return r;
-	r = sandbox_apply(sb, &o->w.ws, o->cg_fd, &o->c, err);
+	r = sandbox_apply_locked(sb, &o->w.ws, o->cg_fd, &o->c, err);
 	if (r < 0)
 		return r;
+	close(take_fd(&gfd));
 	return sb->pl.ops->enter(&sb->pl, o->si->pid, o->origin, &o->moved, err);
 }
 
@@ -178,8 +188,12 @@ static int open_commit(struct opening *o, struct cgbpf_error *err)
 	r = sandbox_commit(&o->sb, &o->c, err);
 	if (r < 0)
 		return r;
-	/* Only now, with the new links in and recorded: never a moment unfiltered. */
-	sandbox_unpin_strays(&o->sb);
+	/*
+	 * Only now, with the new links in and recorded: never a moment unfiltered.
+	 * A pin directory made by this open holds no strays.
+	 */
+	if (!o->pin_dir_created)
+		sandbox_unpin_strays(&o->sb);
 	sandbox_describe_hooks(l, hooks, sizeof(hooks));
 	cgbpf_log(LOG_INFO,
 		  "session opened for user %s (uid %" PRIu32 ") by %s: cgroup /%s, hooks %s, "
