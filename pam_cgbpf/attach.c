@@ -520,7 +520,7 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
 		    const char *policy_file, int *prog_fd, struct cgbpf_error *err)
 {
-	char dir[LAYOUT_PATH_MAX];
+	char dir[LAYOUT_PATH_MAX], pin[LAYOUT_PATH_MAX];
 	int fd;
 
 	if (w->kind == ATT_PINNED) {
@@ -533,9 +533,21 @@ int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
 	}
 	if (layout_shared_entry(dir, s, w->kind, w->ident) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
-	if (w->kind == ATT_FILTER)
-		return filter_get_shared(w->img, dir, prog_fd, err);
-	return program_get_shared(w, dir, policy_file, prog_fd, err);
+	if (w->kind != ATT_FILTER)
+		return program_get_shared(w, dir, policy_file, prog_fd, err);
+	/*
+	 * The program is pinned last, in a directory named by the image id (engine
+	 * version, hook, tables): found there, it is this image, complete. One
+	 * call; filter_get_shared checks the instance and loads it otherwise.
+	 */
+	if (layout_join(pin, dir, LAYOUT_PROG_PIN) == 0) {
+		fd = bpf_obj_get(pin);
+		if (fd >= 0) {
+			*prog_fd = fd;
+			return 0;
+		}
+	}
+	return filter_get_shared(w->img, dir, prog_fd, err);
 }
 
 int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
