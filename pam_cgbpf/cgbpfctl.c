@@ -568,6 +568,30 @@ static int check_user(const struct policy *p, const struct line_index *li, const
 	return dry ? dry_run_wants(dr, &ws, true) : 0;
 }
 
+/*
+ * In own placement every login moves its process: without favordynmods that
+ * move can wait for an RCU grace period when no move happened shortly before.
+ * Says so, with what a move costs here right now (README: the trade-off).
+ */
+static void note_favordynmods(void)
+{
+	char mount[LAYOUT_PATH_MAX];
+	bool on = false;
+	double us = 0;
+
+	if (cgroup2_mount_point(mount, sizeof(mount), NULL) < 0 ||
+	    cgroup2_favordynmods(mount, &on) < 0 || on)
+		return;
+	if (cgroup_move_cost_us(mount, &us) < 0)
+		return;
+	printf("note: cgroup2 at %s is mounted without favordynmods: a login's move into its "
+	       "sandbox can wait for an RCU grace period (milliseconds) when no cgroup move "
+	       "happened just before; a move here just took %.0f us. Mounting with favordynmods "
+	       "removes that wait and makes fork and exit a little slower (see README, "
+	       "Performance).\n",
+	       mount, us);
+}
+
 static int cmd_check(const struct cgbpf_settings *s, const char *user, bool verbose)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -610,6 +634,8 @@ static int cmd_check(const struct cgbpf_settings *s, const char *user, bool verb
 		       s->config, p->n_rules, p->n_rules == 1 ? "" : "s", dr.n_filters,
 		       dr.n_filters == 1 ? "" : "s", dr.n_programs, dr.n_programs == 1 ? "" : "s",
 		       dr.n_pinned, dr.n_pinned == 1 ? "" : "s");
+	if (!failed && dry && s->placement != PLACEMENT_SYSTEMD)
+		note_favordynmods();
 	dry_run_free(&dr);
 	free(li.start);
 	policy_free(p);

@@ -327,3 +327,57 @@ int boot_id(char *buf, size_t size)
 		return -ENAMETOOLONG;
 	return 0;
 }
+
+int cgroup2_favordynmods(const char *mount, bool *on)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return -errno;
+	/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER-OPTIONS */
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *tok, *opts = NULL;
+		int field = 0;
+		bool ours = false, dash = false;
+
+		for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			field++;
+			if (field == 5)
+				ours = !strcmp(tok, mount);
+			else if (!dash && field > 6 && !strcmp(tok, "-"))
+				dash = true, field = 100;
+			else if (dash && field == 101 && strcmp(tok, "cgroup2"))
+				ours = false;
+			else if (dash && field == 103)
+				opts = tok;
+		}
+		if (ours && opts) {
+			*on = strstr(opts, "favordynmods") != NULL;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int cgroup_move_cost_us(const char *mount, double *us)
+{
+	char rel[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
+	struct timespec t0, t1;
+	int r;
+
+	r = cgroup_of_pid(getpid(), rel, sizeof(rel));
+	if (r < 0)
+		return r;
+	if (snprintf(dir, sizeof(dir), "%s%s", mount, strcmp(rel, "/") ? rel : "") >=
+	    (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = cgroup_move(dir, getpid(), NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (r < 0)
+		return r;
+	*us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+	return 0;
+}

@@ -49,4 +49,13 @@ int proc_start_time(pid_t pid, uint64_t *start);
 /* The kernel's boot id, so that a ledger from an earlier boot is recognised as stale. */
 int boot_id(char *buf, size_t size);
 
+/* Whether the cgroup2 hierarchy mounted at @mount has favordynmods (from mountinfo). */
+int cgroup2_favordynmods(const char *mount, bool *on);
+
+/*
+ * Microseconds that moving this process into the cgroup it is in takes: the
+ * locking of every move, without changing anything.
+ */
+int cgroup_move_cost_us(const char *mount, double *us);
+
 #endif

@@ -28,6 +28,14 @@ verdict "a valid policy: exit 0" "$([ "$RC" = 0 ] && echo 1)"
 verdict "a valid policy: nothing on stderr" "$([ -z "$ERR" ] && echo 1)" "stderr not empty"
 verdict "a valid policy: the summary names the dry run" \
 	"$(has "valid, 7 rules; dry run: [1-9][0-9]* filters? passed the verifier, 1 program loaded" "$OUT" && echo 1)"
+# In own placement (auto is own here) the check says when the cgroup2 mount lacks favordynmods.
+fdm=$(awk -v m="$(cg2_mount)" '$5 == m { for (i = 7; $i != "-"; i++); print $(i + 3) }' /proc/self/mountinfo)
+case ,$fdm, in
+*,favordynmods,*) has_note=0 ;;
+*) has_note=1 ;;
+esac
+verdict "a valid policy: a note on favordynmods exactly when cgroup2 ($fdm) lacks it" \
+	"$({ has "^note: cgroup2 at $(cg2_mount) is mounted without favordynmods: .* a move here just took [0-9]+ us" "$OUT" && echo 1 || echo 0; } | grep -qx "$has_note" && echo 1)"
 
 # ---- invalid policies: exit 1, FILE:LINE on stderr ----------------------------------------------
 # invalid NAME LINE REGEX POLICY-LINES...: the check fails naming LINE.
