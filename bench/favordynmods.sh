@@ -29,9 +29,9 @@ fdm_measure() {
 		"${BENCH_FDM_SPACED:-15}" 300)
 	printf '  %-24s %18s %18s %18s %18s\n' "$1" \
 		"$(awk '/^  fork\+exit/ {print $4}' <<<"$back")" \
-		"$(awk '/^  pam_cgbpf/ {print $4}' <<<"$back")" \
-		"$(awk '/^  pam_cgbpf/ {print $4}' <<<"$spaced")" \
-		"$(awk '/^  pam_cgbpf/ {print $6}' <<<"$spaced")"
+		"$(awk '/^  pam_cgbpf/ {print $6}' <<<"$back")" \
+		"$(awk '/^  pam_cgbpf/ {print $6}' <<<"$spaced")" \
+		"$(awk '/^  pam_cgbpf/ {print $8}' <<<"$spaced")"
 }
 
 echo

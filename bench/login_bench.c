@@ -25,7 +25,7 @@ enum phase { PH_START, PH_OPEN, PH_CLOSE, PH_END, PH_TOTAL, PH_COUNT };
 enum kind { K_FORK, K_PERMIT, K_SANDBOX, K_COUNT };
 
 static const char *const kind_name[K_COUNT] = { "fork+exit, no PAM", "pam_permit only",
-						"pam_cgbpf (3 hooks)" };
+						"pam_cgbpf (3 hooks, 7 links)" };
 
 static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	       spacing ? "spaced" : "back to back");
 	if (spacing)
 		printf("  (%ld ms between logins)\n", spacing);
-	printf("  %-22s %14s %10s %10s %10s %10s  %s\n", "", "fork to reaped", "pam_start", "open",
+	printf("  %-30s %14s %10s %10s %10s %10s  %s\n", "", "fork to reaped", "pam_start", "open",
 	       "close", "pam_end", "(medians, us; total p10-p90)");
 	for (int k = 0; k < K_COUNT; k++) {
 		double p10 = pct(v[k][PH_TOTAL], n, 0.1), p90 = pct(v[k][PH_TOTAL], n, 0.9);
@@ -173,10 +173,10 @@ int main(int argc, char **argv)
 		for (int p = 0; p < PH_COUNT; p++)
 			med[k][p] = pct(v[k][p], n, 0.5);
 		if (k == K_FORK)
-			printf("  %-22s %14.1f %10s %10s %10s %10s  %.0f-%.0f\n", kind_name[k],
+			printf("  %-30s %14.1f %10s %10s %10s %10s  %.0f-%.0f\n", kind_name[k],
 			       med[k][PH_TOTAL], "", "", "", "", p10, p90);
 		else
-			printf("  %-22s %14.1f %10.1f %10.1f %10.1f %10.1f  %.0f-%.0f\n",
+			printf("  %-30s %14.1f %10.1f %10.1f %10.1f %10.1f  %.0f-%.0f\n",
 			       kind_name[k], med[k][PH_TOTAL], med[k][PH_START], med[k][PH_OPEN],
 			       med[k][PH_CLOSE], med[k][PH_END], p10, p90);
 	}

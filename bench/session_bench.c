@@ -8,8 +8,8 @@
  * With CG2_MOUNT, FLOOR_CGROUP and FLOOR_BPFFS (empty directories the caller
  * made under the cgroup2 mount and bpffs), a
  * third cycle runs in each round: the kernel work a sandboxed session cannot
- * do without, done directly (mkdir the cgroup, 3 link creates + pins of
- * programs loaded once, move in and back, 3 unpins, rmdir), with the median
+ * do without, done directly (mkdir the cgroup, 7 link creates + pins of
+ * programs loaded once, move in and back, 7 unpins, rmdir), with the median
  * of each step, so that the module's added cost can be set against it.
  *
  *   session_bench CONFDIR SANDBOX_SERVICE PERMIT_SERVICE USER [N
@@ -79,11 +79,12 @@ enum floor_step {
 };
 
 static const char *const step_name[STEP_COUNT] = {
-	"mkdir cgroup + open", "3 link creates + pins", "move in",
-	"move back",	       "3 unpins (detach)",	"rmdir cgroup",
+	"mkdir cgroup + open", "7 link creates + pins", "move in",
+	"move back",	       "7 unpins (detach)",	"rmdir cgroup",
 };
 
-#define FLOOR_HOOKS 3
+/* ingress, egress, sock_create, and egress's early verdict at connect4/6 and sendmsg4/6. */
+#define FLOOR_HOOKS 7
 
 struct floor {
 	char cg[4096];	       /* the per-cycle cgroup */
@@ -142,7 +143,9 @@ static int link_pin(const struct floor *f, int i, int cg_fd, const char *pin)
  */
 static int floor_setup(struct floor *f, const char *mount, const char *cgdir, const char *bpffs)
 {
-	static const char *const hook[FLOOR_HOOKS] = { "ingress", "egress", "sock_create" };
+	static const char *const hook[FLOOR_HOOKS] = { "ingress",  "egress",   "sock_create",
+						       "connect4", "connect6", "sendmsg4",
+						       "sendmsg6" };
 	char origin[4096] = "", line[4096];
 	FILE *pc;
 	int cg_fd, r = 0;
@@ -153,6 +156,12 @@ static int floor_setup(struct floor *f, const char *mount, const char *cgdir, co
 	f->prog_fd[0] = load_allow(BPF_PROG_TYPE_CGROUP_SKB, f->type[0]);
 	f->prog_fd[1] = load_allow(BPF_PROG_TYPE_CGROUP_SKB, f->type[1]);
 	f->prog_fd[2] = load_allow(BPF_PROG_TYPE_CGROUP_SOCK, f->type[2]);
+	f->type[3] = BPF_CGROUP_INET4_CONNECT;
+	f->type[4] = BPF_CGROUP_INET6_CONNECT;
+	f->type[5] = BPF_CGROUP_UDP4_SENDMSG;
+	f->type[6] = BPF_CGROUP_UDP6_SENDMSG;
+	for (int i = 3; i < FLOOR_HOOKS; i++)
+		f->prog_fd[i] = load_allow(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, f->type[i]);
 	for (int i = 0; i < FLOOR_HOOKS; i++)
 		if (f->prog_fd[i] < 0)
 			return f->prog_fd[i];
@@ -265,7 +274,7 @@ int main(int argc, char **argv)
 	const char *confdir, *sandbox, *permit, *user;
 	size_t n = 500, warm = 20;
 	double *a, *b, *fl, *step[STEP_COUNT];
-	struct floor f = { .prog_fd = { -1, -1, -1 } };
+	struct floor f = { .prog_fd = { -1, -1, -1, -1, -1, -1, -1 } };
 	bool floor = argc > 8;
 	double med_a, med_b, med_f = 0;
 	int r;
@@ -331,7 +340,7 @@ int main(int argc, char **argv)
 	printf("session open+close, %zu iterations each, interleaved\n", n);
 	printf("  %-34s median %8.1f us   p99 %8.1f us\n", "pam_permit only", med_b,
 	       pct(b, n, 0.99));
-	printf("  %-34s median %8.1f us   p99 %8.1f us\n", "pam_cgbpf (3 hooks)", med_a,
+	printf("  %-34s median %8.1f us   p99 %8.1f us\n", "pam_cgbpf (3 hooks, 7 links)", med_a,
 	       pct(a, n, 0.99));
 	printf("  ratio (median)                     %.2fx   (target <= 1.5x)\n", med_a / med_b);
 	if (floor) {

@@ -33,7 +33,7 @@ read -r sc_pp bpf_pp <<<"$(syscalls_per_cycle bench-permit)"
 read -r sc_fl bpf_fl <<<"$(syscalls_per_cycle bench-permit "$CG2" "$FLOOR_CG" "$FLOOR_PINS")"
 printf '  %-40s %8s %8s\n' "" "all" "bpf()"
 printf '  %-40s %8s %8s\n' "pam_permit only" "$((sc_pp / 2))" "$((bpf_pp / 2))"
-printf '  %-40s %8s %8s\n' "added by pam_cgbpf (3 hooks)" "$((sc_sb - sc_pp / 2 - sc_pp / 2))" \
+printf '  %-40s %8s %8s\n' "added by pam_cgbpf (3 hooks, 7 links)" "$((sc_sb - sc_pp / 2 - sc_pp / 2))" \
 	"$((bpf_sb - bpf_pp))"
 printf '  %-40s %8s %8s\n' "kernel floor (session_bench's own cycle)" "$((sc_fl - sc_pp))" \
 	"$((bpf_fl - bpf_pp))"
