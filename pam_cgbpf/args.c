@@ -56,9 +56,7 @@ static int placement_set(struct cgbpf_settings *s, const char *value, struct cgb
 	else if (!strcmp(value, "own"))
 		s->placement = PLACEMENT_OWN;
 	else if (!strcmp(value, "systemd"))
-		return cgbpf_error_set(err, EOPNOTSUPP,
-				       "argument placement=systemd: not supported yet (use auto "
-				       "or own)");
+		s->placement = PLACEMENT_SYSTEMD;
 	else
 		return cgbpf_error_set(
 			err, EINVAL, "argument placement=%s: must be auto, own or systemd", value);

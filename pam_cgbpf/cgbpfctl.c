@@ -54,7 +54,8 @@ static const char usage_text[] =
 	"                       with --user, show the rules that apply to NAME per hook\n"
 	"  status [--json]      show every live sandbox\n"
 	"  gc                   remove sandboxes and shared programs nobody uses any more\n"
-	"  reload               apply the current policy file to every live sandbox\n"
+	"  reload               apply each live sandbox's own policy file to it again;\n"
+	"                       with --config, only to the sandboxes made from that file\n"
 	"\n"
 	"options:\n"
 	"  --config PATH        policy file (default " CGBPF_DEFAULT_CONFIG ")\n"
@@ -722,8 +723,15 @@ static int cmd_gc(const struct cgbpf_settings *s)
 
 /* ---- reload ------------------------------------------------------------------------------- */
 
-static int cmd_reload(const struct cgbpf_settings *s)
+/* Every sandbox gets its own policy file again; with --config, only those made from it. */
+static int cmd_reload(const struct cgbpf_settings *s, const char *only_config)
 {
+	static const char *const said[] = {
+		[RELOAD_UNCHANGED] = "unchanged",
+		[RELOAD_UPDATED] = "updated",
+		[RELOAD_OTHER_FILE] = "skipped",
+		[RELOAD_RECLAIMED] = "stale, removed",
+	};
 	_cleanup_free_ uint32_t *uids = NULL;
 	size_t n = 0;
 	int failed = 0, r;
@@ -739,19 +747,21 @@ static int cmd_reload(const struct cgbpf_settings *s)
 	for (size_t i = 0; i < n; i++) {
 		struct ledger l = { 0 };
 		struct cgbpf_error err = { { 0 } };
-		bool changed = false;
+		enum reload_outcome out = RELOAD_UNCHANGED;
 
 		r = sandbox_read(s, uids[i], &l, &err);
 		if (r == -ENOENT)
 			continue;
 		err.msg[0] = '\0';
 		printf("%s (uid %" PRIu32 "): ", l.user ? l.user : "?", uids[i]);
-		r = sandbox_reload(s, uids[i], &changed, &err);
+		r = sandbox_reload(s, uids[i], only_config, &out, &err);
 		if (r < 0) {
 			printf("error: %s\n", err.msg[0] ? err.msg : errno_text(r));
 			failed = 1;
+		} else if (out == RELOAD_OTHER_FILE) {
+			printf("%s (made from %s)\n", said[out], l.config ? l.config : "?");
 		} else {
-			printf("%s\n", changed ? "updated" : "unchanged");
+			printf("%s\n", said[out]);
 		}
 		fflush(stdout);
 		ledger_clear(&l);
@@ -775,6 +785,7 @@ struct cli {
 	struct cgbpf_settings s;
 	const char *user, *cmd;
 	bool json, verbose, help;
+	bool config_given; /* --config named: reload touches only sandboxes made from it */
 };
 
 /* The setting an option sets, or NULL. */
@@ -817,6 +828,7 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		if (key) {
 			if (settings_set(&c->s, key, optarg, &err) < 0)
 				return usage_error("%s", err.msg);
+			c->config_given |= opt == OPT_CONFIG;
 		} else if (opt == OPT_USER) {
 			c->user = optarg;
 		} else if (opt == OPT_JSON) {
@@ -867,7 +879,7 @@ static int run_command(const struct cli *c)
 		return cmd_status(&c->s, c->json);
 	if (!strcmp(c->cmd, "gc"))
 		return cmd_gc(&c->s);
-	return cmd_reload(&c->s);
+	return cmd_reload(&c->s, c->config_given ? c->s.config : NULL);
 }
 
 int main(int argc, char **argv)

@@ -17,6 +17,7 @@
 #include "cgroup.h"
 #include "fault.h"
 #include "layout.h"
+#include "placement_choice.h"
 #include "util.h"
 
 int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
@@ -121,26 +122,21 @@ int cgroup_move(const char *dir, pid_t pid, struct cgbpf_error *err)
 
 int cgroup_of_pid(pid_t pid, char *buf, size_t size)
 {
-	char path[64];
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
+	char path[64], text[8192];
 	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (strncmp(line, "0::", 3) != 0)
-			continue;
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (snprintf(buf, size, "%s", line + 3) >= (int)size)
-			return -ENAMETOOLONG;
-		return 0;
-	}
-	return -ENOENT;
+	n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n == sizeof(text))
+		return -EFBIG; /* never cut: the v2 line is the last one */
+	return proc_cgroup_v2_path(text, (size_t)n, buf, size);
 }
 
 int cgroup_count_procs(const char *dir)
@@ -164,7 +160,7 @@ int cgroup_count_procs(const char *dir)
 #define PROC_PF_EXITING 0x00000004u
 
 /* True when @pid is gone, a zombie, or already exiting. */
-static bool proc_exiting(pid_t pid)
+bool proc_exiting(pid_t pid)
 {
 	char path[64], buf[1024], *p, state;
 	unsigned long flags;

@@ -26,6 +26,9 @@ int cgroup_move(const char *dir, pid_t pid, struct cgbpf_error *err);
 /* The cgroup v2 path of @pid, relative to the mount ("/" for the root), from /proc/PID/cgroup. */
 int cgroup_of_pid(pid_t pid, char *buf, size_t size);
 
+/* True when @pid is gone, a zombie, or already in do_exit(). */
+bool proc_exiting(pid_t pid);
+
 /* How many processes live in DIR (0 when it is empty). */
 int cgroup_count_procs(const char *dir);
 

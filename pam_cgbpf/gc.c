@@ -112,6 +112,13 @@ static int gc_one_sandbox(const struct cgbpf_settings *s, uint32_t uid, bool *re
 	r = sandbox_place_from_ledger(&sb, err);
 	if (r < 0)
 		return r;
+	if (sandbox_cgroup_replaced(&sb)) {
+		/* systemd removed the slice (and maybe made it anew): the sandbox is stale. */
+		*n_stale = (int)sb.l.n_ses;
+		r = sandbox_reclaim_replaced(&sb, err);
+		*removed = r == 0;
+		return r;
+	}
 	*n_stale = sandbox_reclaim_stale(&sb.l, err);
 	if (*n_stale < 0)
 		return *n_stale;

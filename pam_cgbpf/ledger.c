@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ledger.h"
+#include "placement_choice.h"
 #include "util.h"
 
 #define LEDGER_MAGIC "pam_cgbpf-ledger 1"
@@ -104,6 +105,11 @@ int ledger_encode(const struct ledger *l, char **buf, size_t *len)
 	sb_field(&b, l->cgroup);
 	sb_printf(&b, " %" PRIu64 "\n", l->cgroup_id);
 	sb_printf(&b, "placement %s\n", l->placement == PLACEMENT_SYSTEMD ? "systemd" : "own");
+	sb_puts(&b, "settings");
+	sb_field(&b, l->config);
+	sb_field(&b, l->cgroup_root);
+	sb_field(&b, l->bpffs);
+	sb_putc(&b, '\n');
 	sb_printf(&b, "next_link %" PRIu32 "\n", l->next_link);
 	for (size_t i = 0; i < l->n_att; i++) {
 		const struct ledger_attach *a = &l->att[i];
@@ -309,6 +315,14 @@ static int decode_placement(const char *tok, enum placement_kind *out)
 	return 0;
 }
 
+/* settings CONFIG CGROUP_ROOT BPFFS: what made the sandbox. */
+static int decode_settings(struct ledger *l, char **tok)
+{
+	char **const f[] = { &l->config, &l->cgroup_root, &l->bpffs };
+
+	return fields_decode(tok + 1, f, 3);
+}
+
 static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 {
 	if (!strcmp(tok[0], "end") && n == 1) {
@@ -326,6 +340,8 @@ static int decode_line(struct ledger *l, char **tok, size_t n, bool *ended)
 			return -EINVAL;
 		return field_decode(tok[1], &l->cgroup);
 	}
+	if (!strcmp(tok[0], "settings") && n == 4 && !l->config && !l->cgroup_root && !l->bpffs)
+		return decode_settings(l, tok);
 	if (!strcmp(tok[0], "placement") && n == 2 && !l->placement)
 		return decode_placement(tok[1], &l->placement);
 	if (!strcmp(tok[0], "next_link") && n == 2)
@@ -421,6 +437,9 @@ void ledger_clear(struct ledger *l)
 	free(l->user);
 	free(l->boot_id);
 	free(l->cgroup);
+	free(l->config);
+	free(l->cgroup_root);
+	free(l->bpffs);
 	*l = (struct ledger){ 0 };
 }
 
@@ -491,4 +510,37 @@ long ledger_find_session(const struct ledger *l, int32_t pid, uint64_t start_tim
 		if (l->ses[i].pid == pid && l->ses[i].start_time == start_time)
 			return (long)i;
 	return -1;
+}
+
+/* One key of the settings check: appends " KEY=LIVE" and " KEY=NEW" when they differ. */
+static void settings_diff(char *live, size_t live_size, char *now, size_t now_size, const char *key,
+			  const char *a, const char *b)
+{
+	size_t n;
+
+	if (!a || !strcmp(a, b))
+		return; /* a ledger older than the record, or the same */
+	n = strlen(live);
+	snprintf(live + n, live_size - n, " %s=%s", key, a);
+	n = strlen(now);
+	snprintf(now + n, now_size - n, " %s=%s", key, b);
+}
+
+int ledger_check_settings(const struct ledger *l, const struct cgbpf_settings *s,
+			  enum placement_kind kind, struct cgbpf_error *err)
+{
+	char live[CGBPF_ERROR_MAX / 2] = "", now[CGBPF_ERROR_MAX / 2] = "";
+
+	settings_diff(live, sizeof(live), now, sizeof(now), "placement",
+		      placement_kind_name(l->placement), placement_kind_name(kind));
+	settings_diff(live, sizeof(live), now, sizeof(now), "config", l->config, s->config);
+	settings_diff(live, sizeof(live), now, sizeof(now), "cgroup_root", l->cgroup_root,
+		      s->cgroup_root);
+	settings_diff(live, sizeof(live), now, sizeof(now), "bpffs", l->bpffs, s->bpffs);
+	if (!live[0])
+		return 0;
+	return cgbpf_error_set(err, EBUSY,
+			       "the live sandbox of %s (uid %" PRIu32 ") was made with%s; this "
+			       "session has%s: refused, one sandbox has one set of settings",
+			       l->user ? l->user : "?", l->uid, live, now);
 }

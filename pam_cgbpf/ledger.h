@@ -48,7 +48,9 @@ struct ledger {
 	char *cgroup; /* relative to the cgroup v2 mount */
 	uint64_t cgroup_id;
 	enum placement_kind placement; /* OWN or SYSTEMD once decoded */
-	uint32_t next_link;	       /* serial for link pin names */
+	/* The settings that made the sandbox; NULL in a ledger older than this record. */
+	char *config, *cgroup_root, *bpffs;
+	uint32_t next_link; /* serial for link pin names */
 	struct ledger_attach *att;
 	size_t n_att;
 	struct ledger_session *ses;
@@ -68,6 +70,14 @@ int ledger_add_session(struct ledger *l, const struct ledger_session *s);
 void ledger_remove_session(struct ledger *l, size_t idx);
 int ledger_add_attach(struct ledger *l, const struct ledger_attach *a);
 void ledger_remove_attach(struct ledger *l, size_t idx);
+
+/*
+ * One sandbox, one set of settings: -EBUSY, naming the live sandbox's settings
+ * and @s's where they differ, when @l was made with another placement, policy
+ * file, cgroup_root or bpffs than a session with @s and @kind would use.
+ */
+int ledger_check_settings(const struct ledger *l, const struct cgbpf_settings *s,
+			  enum placement_kind kind, struct cgbpf_error *err);
 
 /* Index of the session of (pid, start), or -1. */
 long ledger_find_session(const struct ledger *l, int32_t pid, uint64_t start_time);

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cgroup.h"
 #include "layout.h"
 #include "placement.h"
+#include "placement_choice.h"
 #include "util.h"
 
 int placement_init(struct placement *p, const struct placement_ops *ops, enum placement_kind kind,
@@ -31,11 +35,6 @@ int placement_init(struct placement *p, const struct placement_ops *ops, enum pl
 	return 0;
 }
 
-static int refuse_systemd(struct cgbpf_error *err)
-{
-	return cgbpf_error_set(err, EOPNOTSUPP, "placement=systemd is not supported yet");
-}
-
 static int placement_own(struct placement *p, const struct cgbpf_settings *s, uint32_t uid,
 			 struct cgbpf_error *err)
 {
@@ -47,21 +46,46 @@ static int placement_own(struct placement *p, const struct cgbpf_settings *s, ui
 	return placement_init(p, &placement_own_ops, PLACEMENT_OWN, uid, rel, err);
 }
 
+/* sd_booted(): systemd creates this directory early at boot, and nothing else does. */
+static bool systemd_runs(void)
+{
+	struct stat st;
+
+	return lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int placement_for_session(struct placement *p, const struct cgbpf_settings *s, uint32_t uid,
 			  pid_t pid, struct cgbpf_error *err)
 {
-	(void)pid; /* auto: own, until a systemd placement exists */
-	if (s->placement == PLACEMENT_SYSTEMD)
-		return refuse_systemd(err);
-	return placement_own(p, s, uid, err);
+	char cg[LAYOUT_PATH_MAX], who[32];
+	struct logind_where w;
+	enum placement_kind kind;
+	int r;
+
+	if (s->placement == PLACEMENT_OWN)
+		return placement_own(p, s, uid, err);
+	r = cgroup_of_pid(pid, cg, sizeof(cg));
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot read the cgroup of process %d: %s", (int)pid,
+				       errno_text(r));
+	logind_classify(cg, uid, &w);
+	snprintf(who, sizeof(who), "uid %" PRIu32, uid);
+	r = placement_choose(s->placement, systemd_runs(), &w, who, cg, &kind, err);
+	if (r < 0)
+		return r;
+	if (kind == PLACEMENT_OWN)
+		return placement_own(p, s, uid, err);
+	return placement_init(p, &placement_systemd_ops, PLACEMENT_SYSTEMD, uid, w.slice_rel, err);
 }
 
 int placement_from_ledger(struct placement *p, const struct cgbpf_settings *s,
 			  const struct ledger *l, struct cgbpf_error *err)
 {
+	(void)s; /* the cgroup is the one the sandbox was made in, whatever the settings now */
 	if (l->placement == PLACEMENT_SYSTEMD)
-		return refuse_systemd(err);
-	return placement_own(p, s, l->uid, err);
+		return placement_init(p, &placement_systemd_ops, PLACEMENT_SYSTEMD, l->uid,
+				      l->cgroup, err);
+	return placement_init(p, &placement_own_ops, PLACEMENT_OWN, l->uid, l->cgroup, err);
 }
 
 void placement_clear(struct placement *p)

@@ -28,6 +28,8 @@ struct placement {
 
 struct placement_ops {
 	const char *name; /* "own", "systemd" */
+	/* Whether sandboxes here use the anchor cgroup (own: yes; systemd: no cgroup of ours). */
+	bool anchored;
 	/* Makes sure the sandbox cgroup exists (own: mkdir, root-owned; systemd: checks the
 	   slice is there). *created: made by this call, so rollback removes it. */
 	int (*prepare)(struct placement *p, bool *created, struct cgbpf_error *err);
@@ -60,5 +62,6 @@ bool placement_holds(const struct placement *p, const char *cg);
 int placement_init(struct placement *p, const struct placement_ops *ops, enum placement_kind kind,
 		   uint32_t uid, const char *cg_rel, struct cgbpf_error *err);
 extern const struct placement_ops placement_own_ops;
+extern const struct placement_ops placement_systemd_ops;
 
 #endif

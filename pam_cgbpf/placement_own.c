@@ -71,6 +71,7 @@ static int own_remove(struct placement *p)
 
 const struct placement_ops placement_own_ops = {
 	.name = "own",
+	.anchored = true,
 	.prepare = own_prepare,
 	.enter = own_enter,
 	.leave = own_leave,

@@ -27,6 +27,29 @@ int sandbox_init(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t ui
 	return 0;
 }
 
+/* Pin paths follow the bpffs in use: the caller's, or the one the sandbox was made with. */
+static int sandbox_paths(struct sandbox *sb, struct cgbpf_error *err)
+{
+	if (layout_pin_dir(sb->pin_dir, sb->s, sb->uid) < 0 ||
+	    layout_shared_dir(sb->shared_dir, sb->s) < 0)
+		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long", sb->s->bpffs);
+	return 0;
+}
+
+/* The settings the ledger records replace the caller's; a ledger older than the record has none. */
+static int sandbox_adopt_settings(struct sandbox *sb, struct cgbpf_error *err)
+{
+	sb->made = *sb->s;
+	if (sb->l.config)
+		sb->made.config = sb->l.config;
+	if (sb->l.cgroup_root)
+		sb->made.cgroup_root = sb->l.cgroup_root;
+	if (sb->l.bpffs)
+		sb->made.bpffs = sb->l.bpffs;
+	sb->s = &sb->made;
+	return sandbox_paths(sb, err);
+}
+
 int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid, bool *exists,
 		 struct cgbpf_error *err)
 {
@@ -37,9 +60,33 @@ int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t ui
 	if (r < 0)
 		return r;
 	r = ledger_file_lock(s->state_dir, uid, &sb->lf, err);
-	if (r < 0)
-		return r;
-	return ledger_file_read(&sb->lf, &sb->l, exists, err);
+	if (r == 0)
+		r = ledger_file_read(&sb->lf, &sb->l, exists, err);
+	if (r == 0 && *exists)
+		r = sandbox_adopt_settings(sb, err);
+	return r;
+}
+
+int sandbox_record_settings(struct sandbox *sb, struct cgbpf_error *err)
+{
+	struct ledger *l = &sb->l;
+
+	free(l->config);
+	free(l->cgroup_root);
+	free(l->bpffs);
+	l->config = strdup(sb->s->config);
+	l->cgroup_root = strdup(sb->s->cgroup_root);
+	l->bpffs = strdup(sb->s->bpffs);
+	return l->config && l->cgroup_root && l->bpffs ? 0 : cgbpf_oom(err);
+}
+
+bool sandbox_cgroup_replaced(const struct sandbox *sb)
+{
+	struct stat st;
+
+	if (stat(sb->pl.cg_dir, &st) < 0)
+		return errno == ENOENT;
+	return (uint64_t)st.st_ino != sb->l.cgroup_id;
 }
 
 int sandbox_place_from_ledger(struct sandbox *sb, struct cgbpf_error *err)
@@ -405,6 +452,28 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 	return 0;
 }
 
+void sandbox_forget_replaced(struct sandbox *sb)
+{
+	cgbpf_log(LOG_NOTICE,
+		  "the cgroup %s of uid %" PRIu32 " is gone or was made anew (cgroup id %" PRIu64
+		  " recorded): reclaiming its stale sandbox, %zu session%s",
+		  sb->pl.cg_dir, sb->uid, sb->l.cgroup_id, sb->l.n_ses,
+		  sb->l.n_ses == 1 ? "" : "s");
+	/* The kernel detached these links when the cgroup went: only the pins are left. */
+	while (sb->l.n_att > 0) {
+		detach_one(sb, &sb->l.att[sb->l.n_att - 1]);
+		ledger_remove_attach(&sb->l, sb->l.n_att - 1);
+	}
+	while (sb->l.n_ses > 0)
+		ledger_remove_session(&sb->l, sb->l.n_ses - 1);
+}
+
+int sandbox_reclaim_replaced(struct sandbox *sb, struct cgbpf_error *err)
+{
+	sandbox_forget_replaced(sb);
+	return sandbox_teardown(sb, err);
+}
+
 /* How many processes keep the sandbox; kills them first when asked to. */
 static int processes_left(struct sandbox *sb, bool kill)
 {
@@ -456,36 +525,44 @@ void sandbox_describe_hooks(const struct ledger *l, char *buf, size_t size)
 		snprintf(buf, size, "none");
 }
 
-int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
-		   struct cgbpf_error *err)
+int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, const char *only_config,
+		   enum reload_outcome *out, struct cgbpf_error *err)
 {
 	_cleanup_sandbox_ struct sandbox sb = { .lf = LEDGER_FILE_INIT };
 	_cleanup_(wanted_clear) struct wanted w = { 0 };
 	struct sandbox_change c = { 0 };
 	_cleanup_close_ int cg_fd = -1;
-	bool exists = false;
+	bool exists = false, changed;
 	int r;
 
-	*changed = false;
+	*out = RELOAD_UNCHANGED;
 	r = sandbox_lock(&sb, s, uid, &exists, err);
 	if (r < 0 || !exists)
 		return r;
+	if (only_config && strcmp(only_config, sb.s->config)) {
+		*out = RELOAD_OTHER_FILE;
+		return 0;
+	}
 	r = sandbox_place_from_ledger(&sb, err);
+	if (r == 0 && sandbox_cgroup_replaced(&sb)) {
+		*out = RELOAD_RECLAIMED;
+		return sandbox_reclaim_replaced(&sb, err);
+	}
 	if (r == 0)
-		r = wanted_for_user(s, sb.l.user, &w, err);
+		r = wanted_for_user(sb.s, sb.l.user, &w, err);
 	if (r < 0)
 		return r;
 	cg_fd = sandbox_open_cgroup(&sb, err);
 	if (cg_fd < 0)
 		return cg_fd;
 	r = sandbox_apply(&sb, &w.ws, cg_fd, &c, err);
-	*changed = r == 0 && sandbox_change_any(&c);
-	if (*changed)
+	changed = r == 0 && sandbox_change_any(&c);
+	if (changed)
 		r = sandbox_commit(&sb, &c, err);
-	if (r < 0) {
-		*changed = false;
+	if (r < 0)
 		sandbox_change_undo(&c);
-	}
+	else if (changed)
+		*out = RELOAD_UPDATED;
 	sandbox_change_done(&c);
 	return r;
 }

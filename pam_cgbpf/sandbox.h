@@ -25,7 +25,8 @@
 #define KILL_TIMEOUT_MS	  5000
 
 struct sandbox {
-	const struct cgbpf_settings *s;
+	const struct cgbpf_settings *s; /* once the ledger is read: made, below */
+	struct cgbpf_settings made;	/* the caller's, with the ledger's record of what made it */
 	uint32_t uid;
 	struct placement pl; /* set by sandbox_place_* */
 	char pin_dir[LAYOUT_PATH_MAX];
@@ -37,14 +38,32 @@ struct sandbox {
 /* Paths of @uid's sandbox; nothing locked or read yet. */
 int sandbox_init(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid,
 		 struct cgbpf_error *err);
-/* sandbox_init, then the ledger's lock and contents. */
+/*
+ * sandbox_init, then the ledger's lock and contents. From then on the sandbox
+ * is handled with the settings that made it (policy file, cgroup_root, bpffs),
+ * whatever the caller's are: one sandbox, one set of settings.
+ */
 int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid, bool *exists,
 		 struct cgbpf_error *err);
+/* Records @sb's settings in its ledger (a new sandbox). */
+int sandbox_record_settings(struct sandbox *sb, struct cgbpf_error *err);
 /* The placement the ledger records. */
 int sandbox_place_from_ledger(struct sandbox *sb, struct cgbpf_error *err);
 /* Unlocks and frees; accepts a zeroed or half-made sandbox. */
 void sandbox_done(struct sandbox *sb);
 #define _cleanup_sandbox_ __attribute__((cleanup(sandbox_done)))
+
+/*
+ * Whether the sandbox's cgroup is gone or is another one than the ledger's
+ * (systemd removed the slice and made it anew: a new cgroup id). Its links are
+ * then defunct and the sandbox is stale. Not knowing (stat failed otherwise)
+ * is no: the sandbox is kept.
+ */
+bool sandbox_cgroup_replaced(const struct sandbox *sb);
+/* Unpins the links of a sandbox whose cgroup was replaced and drops its sessions (in memory). */
+void sandbox_forget_replaced(struct sandbox *sb);
+/* sandbox_forget_replaced, then removes the pins' directory and the ledger. */
+int sandbox_reclaim_replaced(struct sandbox *sb, struct cgbpf_error *err);
 
 /* Opens the sandbox cgroup and records its id (the filters' counter key) in the ledger. */
 int sandbox_open_cgroup(struct sandbox *sb, struct cgbpf_error *err);
@@ -127,9 +146,21 @@ int sandbox_release(struct sandbox *sb, bool on_close, bool dirty, bool *removed
 /* The hooks of a ledger, for the log: "egress:filter(3 rules) sock_create:program(x.o:f)". */
 void sandbox_describe_hooks(const struct ledger *l, char *buf, size_t size);
 
-/* Applies the current policy to the live sandbox of @uid, gap-free. */
-int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, bool *changed,
-		   struct cgbpf_error *err);
+/* What a reload did for one sandbox. */
+enum reload_outcome {
+	RELOAD_UNCHANGED,
+	RELOAD_UPDATED,
+	RELOAD_OTHER_FILE, /* @only_config given, and the sandbox was made from another file */
+	RELOAD_RECLAIMED,  /* its cgroup was replaced: the stale sandbox was removed */
+};
+
+/*
+ * Applies the sandbox's own policy file, as it is now, to the live sandbox of
+ * @uid, gap-free. With @only_config, a sandbox made from another file is left
+ * alone (*out RELOAD_OTHER_FILE).
+ */
+int sandbox_reload(const struct cgbpf_settings *s, uint32_t uid, const char *only_config,
+		   enum reload_outcome *out, struct cgbpf_error *err);
 /* Lists the uids that have a ledger in state_dir; *uids is malloc'd. */
 int sandbox_list(const struct cgbpf_settings *s, uint32_t **uids, size_t *n);
 /* Reads @uid's ledger under its lock (for status). -ENOENT when there is none. */

@@ -67,7 +67,9 @@ static int fresh_ledger(struct sandbox *sb, const char *user, struct cgbpf_error
 	l->user = strdup(user);
 	l->boot_id = strdup(id);
 	l->cgroup = strdup(sb->pl.cg_rel);
-	return l->user && l->boot_id && l->cgroup ? 0 : cgbpf_oom(err);
+	if (!l->user || !l->boot_id || !l->cgroup)
+		return cgbpf_oom(err);
+	return sandbox_record_settings(sb, err);
 }
 
 /* The user's ledger under its lock: a fresh one when none is left from this boot. */
@@ -85,7 +87,27 @@ static int open_lock(struct opening *o, struct cgbpf_error *err)
 		r = ledger_boot_check(&o->sb.l, &this_boot, err);
 	if (r < 0)
 		return r;
-	if (!exists || !this_boot) {
+	if (exists && this_boot) {
+		/* One sandbox, one set of settings: never a second service's rules over the
+		 * first's. */
+		r = ledger_check_settings(&o->sb.l, o->s, o->sb.pl.kind, err);
+		if (r < 0)
+			return r;
+		if (!o->sb.l.config) {
+			r = sandbox_record_settings(&o->sb,
+						    err); /* a ledger from before the record */
+			if (r < 0)
+				return r;
+		}
+		if (sandbox_cgroup_replaced(&o->sb)) {
+			/* systemd removed the slice and made it anew: the old sandbox is stale. */
+			sandbox_forget_replaced(&o->sb);
+			exists = false;
+		}
+	} else {
+		exists = false;
+	}
+	if (!exists) {
 		r = fresh_ledger(&o->sb, o->w.rec.name, err);
 		if (r < 0)
 			return r;
@@ -130,7 +152,8 @@ static int open_machine(struct opening *o, struct cgbpf_error *err)
 	r = bpffs_ensure(o->s->bpffs, err);
 	if (r == 0)
 		r = bpffs_mkdir(o->sb.shared_dir, err);
-	if (r == 0)
+	/* The anchor is a cgroup of ours: none where the sandbox lives in systemd's tree. */
+	if (r == 0 && o->sb.pl.ops->anchored)
 		r = anchor_ensure(o->s, o->sb.pl.mount, err);
 	return r;
 }
@@ -299,8 +322,14 @@ static int close_lock(const struct cgbpf_settings *s, struct sandbox *sb, uint32
 			  uid);
 		return ledger_file_remove(&sb->lf);
 	}
+	r = sandbox_place_from_ledger(sb, err);
+	if (r < 0)
+		return r;
+	if (sandbox_cgroup_replaced(sb))
+		return sandbox_reclaim_replaced(sb,
+						err); /* the slice went: nothing left to close */
 	*live = true;
-	return sandbox_place_from_ledger(sb, err);
+	return 0;
 }
 
 /* Drops the session of @key, moving its process out if it is still inside. */

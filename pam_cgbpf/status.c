@@ -4,11 +4,13 @@
  * cgroup and the kernel's view of its pinned links, and printing it for a
  * terminal or as JSON.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <bpf/bpf.h>
@@ -17,6 +19,7 @@
 #include "bpf/filter_types.h"
 #include "cgroup.h"
 #include "layout.h"
+#include "placement_choice.h"
 #include "sandbox.h"
 #include "status.h"
 #include "util.h"
@@ -167,6 +170,39 @@ static int read_pids(const char *cgroup_dir, pid_t **pids, size_t *n)
 	return 0;
 }
 
+/* The processes in the session-<ID>.scope cgroups of logind's slice @slice_dir. */
+static void read_scope_pids(const char *slice_dir, pid_t **pids, size_t *n)
+{
+	DIR *d = opendir(slice_dir);
+	struct dirent *e;
+
+	*pids = NULL;
+	*n = 0;
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char scope[LAYOUT_PATH_MAX];
+		pid_t *more = NULL;
+		size_t n_more = 0;
+
+		if (e->d_type != DT_DIR || !logind_is_session_scope(e->d_name) ||
+		    layout_join(scope, slice_dir, e->d_name) < 0)
+			continue;
+		read_pids(scope, &more, &n_more);
+		if (n_more) {
+			pid_t *np = realloc(*pids, (*n + n_more) * sizeof(**pids));
+
+			if (np) {
+				memcpy(np + *n, more, n_more * sizeof(*more));
+				*pids = np;
+				*n += n_more;
+			}
+		}
+		free(more);
+	}
+	closedir(d);
+}
+
 static void set_error(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_error(char **dst, const char *fmt, ...)
 {
@@ -225,9 +261,42 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 	}
 }
 
-static void collect_counters(const struct cgbpf_settings *s, const struct ledger *l,
+/*
+ * The cgroups whose counters make a sandbox's figures: the filters count per
+ * cgroup of the socket, which is the sandbox cgroup itself in own placement and
+ * every cgroup below logind's slice (session scopes, user@<UID>.service) in
+ * systemd placement. Appends their ids to @ids.
+ */
+static void cgroup_ids_below(const char *dir, int depth, uint64_t **ids, size_t *n)
+{
+	struct stat st;
+	struct dirent *e;
+	uint64_t *nv;
+	DIR *d;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	nv = realloc(*ids, (*n + 1) * sizeof(**ids));
+	if (!nv)
+		return;
+	*ids = nv;
+	(*ids)[(*n)++] = (uint64_t)st.st_ino;
+	if (depth == 0 || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char sub[LAYOUT_PATH_MAX];
+
+		if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
+		    layout_join(sub, dir, e->d_name) == 0)
+			cgroup_ids_below(sub, depth - 1, ids, n);
+	}
+	closedir(d);
+}
+
+static void collect_counters(const struct cgbpf_settings *s, const struct sandbox_status *st,
 			     struct status_attach *a)
 {
+	const struct ledger *l = &st->l;
 	char dir[LAYOUT_PATH_MAX];
 	struct filter_counters *c;
 	int r;
@@ -247,6 +316,21 @@ static void collect_counters(const struct cgbpf_settings *s, const struct ledger
 		memset(c, 0, sizeof(*c));
 		r = 0;
 	}
+	for (size_t i = 0; r == 0 && i < st->n_cg_ids; i++) {
+		struct filter_counters more;
+
+		if (st->cg_ids[i] == l->cgroup_id ||
+		    filter_read_counters(dir, st->cg_ids[i], &more) < 0)
+			continue;
+		c->pass_pkts += more.pass_pkts;
+		c->pass_bytes += more.pass_bytes;
+		c->drop_pkts += more.drop_pkts;
+		c->drop_bytes += more.drop_bytes;
+		if (more.n_rules > c->n_rules)
+			c->n_rules = more.n_rules;
+		for (uint32_t k = 0; k < more.n_rules && k < FILTER_MAX_RULES; k++)
+			c->hits[k] += more.hits[k];
+	}
 	if (r < 0) {
 		set_error(&a->counters_error, "cannot read the counters in %s: %s", dir,
 			  errno_text(r));
@@ -264,7 +348,7 @@ static void collect_counters(const struct cgbpf_settings *s, const struct ledger
 	free(c);
 }
 
-static void collect_attach(const struct cgbpf_settings *s, const struct ledger *l,
+static void collect_attach(const struct cgbpf_settings *s, const struct sandbox_status *st,
 			   struct status_attach *a)
 {
 	struct bpf_link_info li;
@@ -273,7 +357,7 @@ static void collect_attach(const struct cgbpf_settings *s, const struct ledger *
 	char pin[LAYOUT_PATH_MAX];
 	_cleanup_close_ int fd = -1, pfd = -1;
 
-	if (layout_pin(pin, s, l->uid, a->att->link) < 0) {
+	if (layout_pin(pin, s, st->l.uid, a->att->link) < 0) {
 		set_error(&a->error, "path too long");
 		return;
 	}
@@ -305,12 +389,13 @@ static void collect_attach(const struct cgbpf_settings *s, const struct ledger *
 		}
 	}
 	if (a->att->kind == ATT_FILTER)
-		collect_counters(s, l, a);
+		collect_counters(s, st, a);
 }
 
 int sandbox_status_collect(const struct cgbpf_settings *s, uint32_t uid, struct sandbox_status *out,
 			   struct cgbpf_error *err)
 {
+	struct cgbpf_settings made;
 	char mount[LAYOUT_PATH_MAX], dir[LAYOUT_PATH_MAX];
 	int r;
 
@@ -345,11 +430,22 @@ int sandbox_status_collect(const struct cgbpf_settings *s, uint32_t uid, struct 
 		return cgbpf_oom(err);
 	}
 	out->cgroup_exists = access(out->cgroup_dir, F_OK) == 0;
-	if (out->cgroup_exists)
+	out->slice = out->l.placement == PLACEMENT_SYSTEMD;
+	if (out->cgroup_exists && out->slice) {
+		/* What keeps the sandbox is what is left in the session scopes; every cgroup
+		   below the slice counts. */
+		read_scope_pids(out->cgroup_dir, &out->pids, &out->n_pids);
+		cgroup_ids_below(out->cgroup_dir, 8, &out->cg_ids, &out->n_cg_ids);
+	} else if (out->cgroup_exists) {
 		read_pids(out->cgroup_dir, &out->pids, &out->n_pids);
+	}
+	/* Pins and counters are where the sandbox's own settings put them. */
+	made = *s;
+	if (out->l.bpffs)
+		made.bpffs = out->l.bpffs;
 	for (size_t j = 0; j < out->l.n_att; j++) {
 		out->att[j].att = &out->l.att[j];
-		collect_attach(s, &out->l, &out->att[j]);
+		collect_attach(&made, out, &out->att[j]);
 	}
 	return 0;
 }
@@ -366,6 +462,7 @@ void sandbox_status_clear(struct sandbox_status *st)
 	free(st->att);
 	free(st->live);
 	free(st->cgroup_dir);
+	free(st->cg_ids);
 	free(st->pids);
 	ledger_clear(&st->l);
 	memset(st, 0, sizeof(*st));
@@ -445,9 +542,13 @@ void status_print_text(FILE *f, const struct sandbox_status *st)
 	fprintf(f, " (uid %" PRIu32 ")%s\n", l->uid,
 		sandbox_status_reclaimable(st) ? "  [no live session, no process: gc removes it]"
 					       : "");
-	fputs("  cgroup     /", f);
+	fprintf(f, "  placement  %s\n", placement_kind_name(l->placement));
+	fputs(st->slice ? "  slice      /" : "  cgroup     /", f);
 	term_put_string(f, l->cgroup);
 	fprintf(f, " (id %" PRIu64 ")%s\n", l->cgroup_id, st->cgroup_exists ? "" : "  [missing]");
+	fputs("  config     ", f);
+	term_put_string(f, l->config ? l->config : "?");
+	fputc('\n', f);
 	fprintf(f, "  processes  %zu", st->n_pids);
 	for (size_t i = 0; i < st->n_pids; i++)
 		fprintf(f, "%s%d", i ? " " : ": ", (int)st->pids[i]);
@@ -571,7 +672,14 @@ static void json_sandbox(FILE *f, const struct sandbox_status *st)
 	json_put_string(f, l->user);
 	fprintf(f, ", \"uid\": %" PRIu32 ",\n     \"cgroup\": ", l->uid);
 	json_put_string(f, rel);
-	fprintf(f, ", \"cgroup_id\": %" PRIu64 ", \"cgroup_exists\": %s, \"reclaimable\": %s,\n",
+	fputs(", \"placement\": ", f);
+	json_put_string(f, placement_kind_name(l->placement));
+	fputs(", \"slice\": ", f);
+	json_put_string(f, st->slice ? rel : NULL);
+	fputs(", \"config\": ", f);
+	json_put_string(f, l->config);
+	fprintf(f,
+		",\n     \"cgroup_id\": %" PRIu64 ", \"cgroup_exists\": %s, \"reclaimable\": %s,\n",
 		l->cgroup_id, st->cgroup_exists ? "true" : "false",
 		sandbox_status_reclaimable(st) ? "true" : "false");
 	fprintf(f, "     \"processes\": {\"count\": %zu, \"pids\": [", st->n_pids);

@@ -138,7 +138,7 @@ jcheck "counters: passed packets and the allow rule grew by at least 4" "$J2" \
 # The keys are the documented ones (cgbpfctl(8)), all of them present.
 jcheck "json: exactly the documented keys" "$J2" "$(cat <<'EOF'
 (set(d) == {'version', 'sandboxes', 'errors'} and
- set(sb(U)) == {'user', 'uid', 'cgroup', 'cgroup_id', 'cgroup_exists', 'reclaimable', 'processes', 'sessions', 'hooks'} and
+ set(sb(U)) == {'user', 'uid', 'cgroup', 'placement', 'slice', 'config', 'cgroup_id', 'cgroup_exists', 'reclaimable', 'processes', 'sessions', 'hooks'} and
  set(sb(U)['processes']) == {'count', 'pids'} and
  set(sb(U)['sessions'][0]) == {'pid', 'service', 'tty', 'rhost', 'opened', 'opened_iso', 'origin', 'live', 'state'} and
  set(sb(U)['hooks']) == {'ingress', 'egress', 'sock_create', 'connect4', 'connect6', 'sendmsg4', 'sendmsg6', 'bind4', 'bind6'} and
