@@ -103,8 +103,9 @@ arg_refused() {
 arg_refused "unknown module argument" "confg=/etc/x" "unknown argument confg=/etc/x"
 arg_refused "unknown module flag" "debgu" "unknown argument debgu"
 arg_refused "malformed on_logout" "on_logout=maybe" "on_logout=maybe"
-arg_refused "placement=systemd, not supported yet" "placement=systemd" \
-	"placement=systemd: not supported yet"
+# Here systemd is not PID 1 and no logind session scope exists: placement=systemd is refused.
+arg_refused "placement=systemd outside a logind session scope" "placement=systemd" \
+	"placement=systemd: the session of uid $UID_U is not in a logind session scope"
 arg_refused "malformed placement" "placement=logind" "placement=logind"
 arg_refused "cgroup_root escaping the mount" "cgroup_root=../x" "cgroup_root=../x"
 arg_refused "relative state_dir" "state_dir=run/x" "state_dir=run/x"

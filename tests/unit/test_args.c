@@ -44,7 +44,7 @@ static void test_args(void)
 	}
 }
 
-/* placement=auto|own; systemd is refused until it is supported, naming the argument. */
+/* placement=auto|own|systemd; anything else is refused, naming the argument. */
 static void test_placement(void)
 {
 	struct cgbpf_settings s;
@@ -56,9 +56,7 @@ static void test_placement(void)
 	CHECK(s.placement == PLACEMENT_AUTO);
 	CHECK(settings_parse_args(&s, 1, own, &err) == 0 && s.placement == PLACEMENT_OWN);
 	CHECK(settings_parse_args(&s, 1, autop, &err) == 0 && s.placement == PLACEMENT_AUTO);
-	CHECK(settings_parse_args(&s, 1, sd, &err) == -EOPNOTSUPP);
-	CHECK_STR_CONTAINS(err.msg, "placement=systemd");
-	CHECK_STR_CONTAINS(err.msg, "not supported yet");
+	CHECK(settings_parse_args(&s, 1, sd, &err) == 0 && s.placement == PLACEMENT_SYSTEMD);
 	memset(&err, 0, sizeof(err));
 	CHECK(settings_parse_args(&s, 1, bad, &err) == -EINVAL);
 	CHECK_STR_CONTAINS(err.msg, "placement=logind");
