@@ -45,6 +45,7 @@ _HOLD_FDS=
 hold_open() {
 	local name=$1 user=$2 fifo out fd i
 	fifo=$SCRATCH/hold-$name.fifo out=$SCRATCH/hold-$name.out
+	rm -f "$fifo" # a name used again
 	mkfifo -m 0600 "$fifo" || return 1
 	exec {fd}<>"$fifo"
 	printf -v "_HOLD_FD_$name" %s "$fd"
