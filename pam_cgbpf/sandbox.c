@@ -324,6 +324,59 @@ static void forget_counters(const struct sandbox *sb, const struct ledger_attach
 	filter_forget_cgroup(dir, sb->l.cgroup_id);
 }
 
+/* Forgets @id's counters in every shared filter the sandbox uses. */
+static void forget_counters_of(const struct sandbox *sb, uint64_t id)
+{
+	for (size_t j = 0; j < sb->l.n_att; j++) {
+		char dir[LAYOUT_PATH_MAX];
+
+		if (sb->l.att[j].kind == ATT_FILTER &&
+		    layout_shared_entry(dir, sb->s, ATT_FILTER, sb->l.att[j].ident) == 0)
+			filter_forget_cgroup(dir, id);
+	}
+}
+
+/*
+ * The filters count per cgroup of the socket. Below logind's slice those are
+ * each session scope and each cgroup of user@<UID>.service, which come and go
+ * while the sandbox lives: their counters go with them, or the shared maps
+ * would fill up with cgroups that no longer exist.
+ */
+static void forget_counters_below(const struct sandbox *sb, const char *dir, int depth)
+{
+	DIR *d = depth > 0 ? opendir(dir) : NULL;
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char sub[LAYOUT_PATH_MAX];
+		struct stat st;
+
+		if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
+		    layout_join(sub, dir, e->d_name) < 0 || stat(sub, &st) < 0)
+			continue;
+		forget_counters_of(sb, (uint64_t)st.st_ino);
+		forget_counters_below(sb, sub, depth - 1);
+	}
+	closedir(d);
+}
+
+void sandbox_forget_session_counters(const struct sandbox *sb, const char *origin)
+{
+	size_t n = strlen(sb->pl.cg_rel);
+	char dir[LAYOUT_PATH_MAX];
+	struct stat st;
+
+	/* Only a cgroup below the sandbox's was counted as the sandbox's (systemd: the scope). */
+	if (!origin || origin[0] != '/' || strncmp(origin + 1, sb->pl.cg_rel, n) ||
+	    origin[1 + n] != '/' || layout_join(dir, sb->pl.mount, origin + 1) < 0 ||
+	    stat(dir, &st) < 0 || (uint64_t)st.st_ino == sb->l.cgroup_id)
+		return;
+	forget_counters_of(sb, (uint64_t)st.st_ino);
+	forget_counters_below(sb, dir, 4);
+}
+
 /* Detaches one attachment of the ledger (not dropping it from the ledger). */
 static void detach_one(const struct sandbox *sb, const struct ledger_attach *a)
 {
@@ -437,6 +490,7 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 {
 	int r;
 
+	forget_counters_below(sb, sb->pl.cg_dir, 8);
 	for (size_t j = 0; j < sb->l.n_att; j++)
 		detach_one(sb, &sb->l.att[j]);
 	if (rmdir(sb->pin_dir) < 0 && errno != ENOENT)

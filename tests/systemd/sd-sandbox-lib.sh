@@ -190,3 +190,36 @@ wait_sessions() {
 not_ran() {
 	! grep -q CMD-RAN <<<"$1"
 }
+
+# counter_keys: the cgroup ids that have counters in any shared filter of the module (decimal).
+counter_keys() {
+	local m
+	for m in $(sd_exec find /sys/fs/bpf/pam_cgbpf/shared -name counters 2>/dev/null); do
+		sd_exec bpftool -j map dump pinned "$m"
+	done | sd_exec python3 -c '
+import json, sys
+dec = json.JSONDecoder()
+text = sys.stdin.read()
+i = 0
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    doc, i = dec.raw_decode(text, i)
+    for e in doc:
+        k = e.get("key")
+        if isinstance(k, list):
+            print(int.from_bytes(bytes(int(b, 16) for b in k), "little"))
+        elif isinstance(k, int):
+            print(k)'
+}
+
+# dropped_packets HOOK: the egress (or ingress) filter's dropped packets, from status --json.
+dropped_packets() {
+	sd_exec cgbpfctl status --json | sd_exec python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(a["counters"]["dropped_packets"] for s in d["sandboxes"] if s["uid"] == 1000
+          for a in s["hooks"][sys.argv[1]] if a["kind"] == "filter" and a["counters"]))' "$1"
+}
