@@ -89,13 +89,13 @@ static int open_lock(struct opening *o, struct cgbpf_error *err)
 		return r;
 	if (exists && this_boot) {
 		/* One sandbox, one set of settings: never a second service's rules over the
-		 * first's. */
+		   first's. */
 		r = ledger_check_settings(&o->sb.l, o->s, o->sb.pl.kind, err);
 		if (r < 0)
 			return r;
+		/* A ledger written before the settings were recorded gets them now. */
 		if (!o->sb.l.config) {
-			r = sandbox_record_settings(&o->sb,
-						    err); /* a ledger from before the record */
+			r = sandbox_record_settings(&o->sb, err);
 			if (r < 0)
 				return r;
 		}
@@ -325,9 +325,9 @@ static int close_lock(const struct cgbpf_settings *s, struct sandbox *sb, uint32
 	r = sandbox_place_from_ledger(sb, err);
 	if (r < 0)
 		return r;
+	/* The slice went (and maybe came back): its links are defunct, nothing is left to close. */
 	if (sandbox_cgroup_replaced(sb))
-		return sandbox_reclaim_replaced(sb,
-						err); /* the slice went: nothing left to close */
+		return sandbox_reclaim_replaced(sb, err);
 	*live = true;
 	return 0;
 }
