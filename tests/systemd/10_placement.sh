@@ -36,13 +36,6 @@ tcp() { # ADDR PORT: a connect from a new ssh login as tester
 udp() { # ADDR PORT: a datagram from a new ssh login as tester
 	sd_ssh tester "$NP" udp-send "$1" "$2" </dev/null
 }
-# never_connects CMD...: a TCP connect the egress filter stops: its SYN is dropped (timeout, 3)
-# or refused at connect() (EPERM, 2); never a connection (0) or an RST (1).
-never_connects() {
-	"$@"
-	local rc=$?
-	[ "$rc" = 2 ] || [ "$rc" = 3 ]
-}
 
 # ---- one login --------------------------------------------------------------------------------
 hold_open A tester || die "ssh login A" "the login did not come up"

@@ -223,3 +223,11 @@ d = json.load(sys.stdin)
 print(sum(a["counters"]["dropped_packets"] for s in d["sandboxes"] if s["uid"] == 1000
           for a in s["hooks"][sys.argv[1]] if a["kind"] == "filter" and a["counters"]))' "$1"
 }
+
+# never_connects CMD...: a TCP connect the policy stops: refused at connect() with EPERM (2, the
+# early verdict) or its SYN dropped (timeout, 3); never a connection (0) or an RST (1).
+never_connects() {
+	"$@"
+	local rc=$?
+	[ "$rc" = 2 ] || [ "$rc" = 3 ]
+}
