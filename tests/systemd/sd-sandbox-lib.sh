@@ -215,13 +215,14 @@ while i < len(text):
             print(k)'
 }
 
-# dropped_packets HOOK: the egress (or ingress) filter's dropped packets, from status --json.
-dropped_packets() {
+# filter_count HOOK KEY: a counter of the built-in filter on HOOK (passed_packets, ...), from
+# status --json.
+filter_count() {
 	sd_exec cgbpfctl status --json | sd_exec python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print(sum(a["counters"]["dropped_packets"] for s in d["sandboxes"] if s["uid"] == 1000
-          for a in s["hooks"][sys.argv[1]] if a["kind"] == "filter" and a["counters"]))' "$1"
+print(sum(a["counters"][sys.argv[2]] for s in d["sandboxes"] if s["uid"] == 1000
+          for a in s["hooks"][sys.argv[1]] if a["kind"] == "filter" and a["counters"]))' "$1" "$2"
 }
 
 # never_connects CMD...: a TCP connect the policy stops: refused at connect() with EPERM (2, the
