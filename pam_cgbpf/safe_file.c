@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "safe_file.h"
+#include "util.h"
 
 /* @dir is the first @dir_len bytes of @path, for messages. */
 static int check_dir(int fd, const char *path, int dir_len, struct cgbpf_error *err)
@@ -93,37 +94,29 @@ int safe_read_file(const char *path, size_t max_size, char **buf, size_t *len,
 	return safe_read_file_stat(path, max_size, buf, len, &st, err);
 }
 
-int safe_read_file_stat(const char *path, size_t max_size, char **buf, size_t *len,
-			struct stat *stp, struct cgbpf_error *err)
+/*
+ * Walks @path from / with every directory checked as it is reached, and opens
+ * the file at its end, checked too. Returns the file's fd, *st its fstat.
+ */
+static int open_checked(const char *path, size_t max_size, struct stat *st, struct cgbpf_error *err)
 {
-	char *copy = NULL, *data = NULL, *name, *next, *save = NULL;
+	_cleanup_free_ char *copy = NULL;
+	char *name, *next, *save = NULL;
 	int dirfd = -1, fd = -1, prefix_len, ret, e;
-	size_t got = 0;
-	struct stat st, after;
-	ssize_t n;
 
-	*buf = NULL;
-	*len = 0;
-	if (!path || path[0] != '/') {
-		ret = cgbpf_error_set(err, EINVAL, "%s: refused: not an absolute path",
-				      path ? path : "(null)");
-		goto out;
-	}
-	if (path[strlen(path) - 1] == '/') {
-		ret = cgbpf_error_set(err, EINVAL, "%s: refused: not a file name", path);
-		goto out;
-	}
+	if (!path || path[0] != '/')
+		return cgbpf_error_set(err, EINVAL, "%s: refused: not an absolute path",
+				       path ? path : "(null)");
+	if (path[strlen(path) - 1] == '/')
+		return cgbpf_error_set(err, EINVAL, "%s: refused: not a file name", path);
 	copy = strdup(path);
-	if (!copy) {
-		ret = cgbpf_error_set(err, ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
+	if (!copy)
+		return cgbpf_error_set(err, ENOMEM, "%s: out of memory", path);
 
 	dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		e = errno;
-		ret = cgbpf_error_set(err, e, "%s: cannot open /: %s", path, errno_text(e));
-		goto out;
+		return cgbpf_error_set(err, e, "%s: cannot open /: %s", path, errno_text(e));
 	}
 	ret = check_dir(dirfd, path, 1, err);
 	if (ret < 0)
@@ -159,58 +152,79 @@ int safe_read_file_stat(const char *path, size_t max_size, char **buf, size_t *l
 		ret = open_error(dirfd, name, path, prefix_len, errno, err);
 		goto out;
 	}
-	ret = check_file(fd, path, max_size, &st, err);
+	ret = check_file(fd, path, max_size, st, err);
 	if (ret < 0)
 		goto out;
+	ret = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	return ret;
+}
 
-	data = malloc((size_t)st.st_size + 2);
-	if (!data) {
-		ret = cgbpf_error_set(err, ENOMEM, "%s: out of memory", path);
-		goto out;
-	}
+/*
+ * Reads all of @fd, which fstat found to be st->st_size bytes. The whole file
+ * or nothing: a file that shrank or grew while it was read (an in-place edit)
+ * must never apply a half-written prefix.
+ */
+static int read_whole(int fd, const char *path, const struct stat *st, char **buf, size_t *len,
+		      struct cgbpf_error *err)
+{
+	_cleanup_free_ char *data = malloc((size_t)st->st_size + 2);
+	struct stat after;
+	size_t got = 0;
+	ssize_t n;
+	int e;
+
+	if (!data)
+		return cgbpf_error_set(err, ENOMEM, "%s: out of memory", path);
 	/* One byte more than fstat said: reading it means the file grew meanwhile. */
-	while (got <= (size_t)st.st_size) {
-		n = read(fd, data + got, (size_t)st.st_size + 1 - got);
+	while (got <= (size_t)st->st_size) {
+		n = read(fd, data + got, (size_t)st->st_size + 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			e = errno;
-			ret = cgbpf_error_set(err, e, "%s: read: %s", path, errno_text(e));
-			goto out;
+			return cgbpf_error_set(err, e, "%s: read: %s", path, errno_text(e));
 		}
 		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
-	/*
-	 * The whole file or nothing: a file that shrank or grew while it was read
-	 * (an in-place edit) must never apply a half-written prefix.
-	 */
-	if (got != (size_t)st.st_size || fstat(fd, &after) < 0 || after.st_size != st.st_size ||
-	    after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-	    after.st_mtim.tv_nsec != st.st_mtim.tv_nsec) {
-		ret = cgbpf_error_set(err, EAGAIN,
-				      "%s: refused: the file %s while it was read (%jd bytes when "
-				      "opened); try again once it is written",
-				      path,
-				      got > (size_t)st.st_size	 ? "grew"
-				      : got < (size_t)st.st_size ? "shrank"
-								 : "changed",
-				      (intmax_t)st.st_size);
-		goto out;
-	}
+	if (got != (size_t)st->st_size || fstat(fd, &after) < 0 || after.st_size != st->st_size ||
+	    after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != st->st_mtim.tv_nsec)
+		return cgbpf_error_set(err, EAGAIN,
+				       "%s: refused: the file %s while it was read (%jd bytes when "
+				       "opened); try again once it is written",
+				       path,
+				       got > (size_t)st->st_size   ? "grew"
+				       : got < (size_t)st->st_size ? "shrank"
+								   : "changed",
+				       (intmax_t)st->st_size);
 	data[got] = '\0';
-	*stp = st;
 	*buf = data;
 	*len = got;
 	data = NULL;
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dirfd >= 0)
-		close(dirfd);
-	free(data);
-	free(copy);
-	return ret;
+	return 0;
+}
+
+int safe_read_file_stat(const char *path, size_t max_size, char **buf, size_t *len,
+			struct stat *stp, struct cgbpf_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open_checked(path, max_size, &st, err);
+	if (fd < 0)
+		return fd;
+	r = read_whole(fd, path, &st, buf, len, err);
+	if (r == 0)
+		*stp = st;
+	return r;
 }
