@@ -586,6 +586,8 @@ static int parse_action(struct parser *ps, const struct tok *t, const char **p, 
 
 	if (tok_is(t, "none")) {
 		r->action = ACT_NONE;
+		if (r->hooks == HOOK_ALL_BITS) /* '*' */
+			r->hooks = HOOK_EVERY_BITS;
 	} else if (tok_is(t, "program") || tok_is(t, "pinned")) {
 		r->action = tok_is(t, "program") ? ACT_PROGRAM : ACT_PINNED;
 		if (r->hooks == HOOK_ALL_BITS)

@@ -33,8 +33,11 @@ enum cgbpf_hook {
 	HOOK_COUNT = 9,
 };
 
-#define HOOK_BIT(h)   (1u << (h))
+#define HOOK_BIT(h) (1u << (h))
+/* '*' on an allow, deny, program or pinned line: the three rule hooks. */
 #define HOOK_ALL_BITS (HOOK_BIT(HOOK_INGRESS) | HOOK_BIT(HOOK_EGRESS) | HOOK_BIT(HOOK_SOCK_CREATE))
+/* '*' on a none line: every hook, so that "root * none" exempts from all of them. */
+#define HOOK_EVERY_BITS ((1u << HOOK_COUNT) - 1)
 /* The hooks whose built-in program is the egress rules' early verdict. */
 #define HOOK_EARLY_BITS                                                                            \
 	(HOOK_BIT(HOOK_CONNECT4) | HOOK_BIT(HOOK_CONNECT6) | HOOK_BIT(HOOK_SENDMSG4) |             \
@@ -123,7 +126,7 @@ struct rule {
 	char *who_name;		 /* WHO_USER: user name; WHO_GROUP: group name without '@' */
 	uint32_t uid_lo, uid_hi; /* WHO_UID_RANGE, inclusive; open ends are 0 / UINT32_MAX */
 
-	unsigned int hooks; /* HOOK_BIT set; '*' is HOOK_ALL_BITS */
+	unsigned int hooks; /* HOOK_BIT set; '*' is HOOK_ALL_BITS, or HOOK_EVERY_BITS on none */
 
 	enum action_kind action;
 	char *path;	 /* ACT_PROGRAM, ACT_PINNED: absolute path */

@@ -37,7 +37,8 @@ static void check_rule(const struct rule *r, unsigned int prev_line)
 
 	PROMISE(r->line > prev_line);
 	/* The policy may name every hook the kernel has (program and pinned lines on connect4...). */
-	PROMISE(r->hooks && !(r->hooks & ~((1u << HOOK_COUNT) - 1)));
+	PROMISE(r->hooks && !(r->hooks & ~HOOK_EVERY_BITS));
+	PROMISE(r->hooks != HOOK_EVERY_BITS || r->action == ACT_NONE);
 	PROMISE((r->who == WHO_USER || r->who == WHO_GROUP) == (r->who_name != NULL));
 	PROMISE(r->uid_lo <= r->uid_hi || r->who != WHO_UID_RANGE);
 	PROMISE((r->action == ACT_PROGRAM || r->action == ACT_PINNED) == (r->path != NULL));

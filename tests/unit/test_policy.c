@@ -155,6 +155,11 @@ static const struct bad_case bad_cases[] = {
 	BAD("* sendmsg4 allow daddr=::1\n", -EINVAL, 1, "hook sendmsg4 takes only program"),
 	BAD("* connect6 none\n* connect6 pinned /sys/fs/bpf/x\n", -EINVAL, 2,
 	    "none mixed with other rules for * connect6 (line 1)"),
+	/* '*' on a none line is every hook, the socket-address hooks too. */
+	BAD("root * none\nroot connect6 program /c6.o\n", -EINVAL, 2,
+	    "none mixed with other rules for root connect6 (line 1)"),
+	BAD("root bind4 pinned /sys/fs/bpf/b4\nroot * none\n", -EINVAL, 2,
+	    "none mixed with other rules for root bind4 (line 1)"),
 };
 
 static void test_bad_lines(void)
@@ -292,7 +297,7 @@ static void test_every_field(void)
 	r = &p->rules[3];
 	CHECK(r->line == 6);
 	CHECK(r->who == WHO_UID_RANGE && r->uid_lo == 2000 && r->uid_hi == UINT32_MAX);
-	CHECK(r->hooks == HOOK_ALL_BITS);
+	CHECK(r->hooks == HOOK_EVERY_BITS);
 	CHECK(r->action == ACT_NONE);
 
 	r = &p->rules[4];
@@ -576,7 +581,7 @@ static void test_sock_addr_hooks(void)
 		CHECK(p->rules[i].hooks == HOOK_BIT(want[i]));
 	CHECK(p->rules[0].action == ACT_PROGRAM && strcmp(p->rules[0].prog_name, "c4") == 0);
 	CHECK(p->rules[3].action == ACT_NONE);
-	/* '*' still means the three rule hooks only. */
+	/* '*' on an allow/deny line still means the three rule hooks only. */
 	CHECK(p->rules[6].hooks == HOOK_ALL_BITS);
 	CHECK(strcmp(hook_name(HOOK_BIND6), "bind6") == 0);
 	policy_free(p);

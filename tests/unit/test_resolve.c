@@ -202,7 +202,9 @@ static void test_none(void)
 	struct policy *p = load("root * none\n"
 				"@admins egress none\n"
 				"* egress deny\n"
-				"* ingress program /i.o\n");
+				"* ingress program /i.o\n"
+				"* connect4 program /c4.o\n"
+				"* bind6 pinned /sys/fs/bpf/b6\n");
 	struct resolved_policy rp;
 	struct cgbpf_error err;
 	int h;
@@ -210,24 +212,23 @@ static void test_none(void)
 	if (!p)
 		return;
 	CHECK(resolve(p, "root", 0, NULL, 0, &rp, &err) == 0);
-	/* '*' is the three rule hooks; the socket-address hooks have no line at all. */
+	/* '*' on a none line is every hook, the socket-address hooks too. */
 	for (h = 0; h < HOOK_COUNT; h++) {
-		if (!hook_takes_rules((enum cgbpf_hook)h)) {
-			CHECK_PLAN(rp, h, CLASS_NONE, ";");
-			continue;
-		}
 		CHECK_PLAN(rp, h, CLASS_USER, ";");
 		CHECK(rp.hook[h].none);
+		CHECK(!rp.hook[h].filter && !rp.hook[h].programs);
 	}
 	CHECK(!resolved_policy_sandboxes(&rp));
 	resolved_policy_clear(&rp);
 
-	/* "none" decides egress only; ingress still gets the program. */
+	/* "none" decides egress only; ingress and connect4 still get the programs. */
 	CHECK(resolve(p, "ann", 1000, admins, 1, &rp, &err) == 0);
 	CHECK_PLAN(rp, HOOK_EGRESS, CLASS_GROUP, ";");
 	CHECK(rp.hook[HOOK_EGRESS].none);
 	CHECK_PLAN(rp, HOOK_INGRESS, CLASS_ANY, ";4");
 	CHECK(!rp.hook[HOOK_INGRESS].none);
+	CHECK_PLAN(rp, HOOK_CONNECT4, CLASS_ANY, ";5");
+	CHECK_PLAN(rp, HOOK_BIND6, CLASS_ANY, ";6");
 	CHECK_PLAN(rp, HOOK_SOCK_CREATE, CLASS_NONE, ";");
 	CHECK(resolved_policy_sandboxes(&rp));
 	resolved_policy_clear(&rp);
