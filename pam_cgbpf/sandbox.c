@@ -228,6 +228,26 @@ static bool have_already(const struct sandbox *sb, const struct sandbox_change *
 	return false;
 }
 
+/*
+ * The early verdict must run after every administrator program of its hook
+ * (it judges the rewritten address): a program new on a connect or sendmsg
+ * hook makes that hook's filter stale, so it is attached again after the new
+ * program, and the old one detached only then.
+ */
+static void restack_early(const struct sandbox *sb, const struct want_set *ws,
+			  struct sandbox_change *c)
+{
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct want_attach *w = &ws->v[i];
+
+		if (!hook_is_early(w->hook) || w->kind == ATT_FILTER || have_already(sb, c, w))
+			continue;
+		for (size_t j = 0; j < c->n_old; j++)
+			if (sb->l.att[j].hook == w->hook && sb->l.att[j].kind == ATT_FILTER)
+				c->stale[j] = true;
+	}
+}
+
 static int remember_pin(struct sandbox_change *c, const char *pin, struct cgbpf_error *err)
 {
 	char **np = realloc(c->new_pins, (c->n_new + 1) * sizeof(*np));
@@ -287,6 +307,7 @@ int sandbox_apply_locked(struct sandbox *sb, const struct want_set *ws, int cg_f
 	if (!c->stale)
 		return cgbpf_oom(err);
 	mark_stale(sb, ws, c);
+	restack_early(sb, ws, c);
 	for (size_t i = 0; i < ws->n && r == 0; i++)
 		if (!have_already(sb, c, &ws->v[i]))
 			r = attach_one(sb, &ws->v[i], cg_fd, c, err);
@@ -378,7 +399,7 @@ void sandbox_forget_session_counters(const struct sandbox *sb, const char *origi
 }
 
 /* Detaches one attachment of the ledger (not dropping it from the ledger). */
-static void detach_one(const struct sandbox *sb, const struct ledger_attach *a)
+static void detach_one(const struct sandbox *sb, const struct ledger_attach *a, bool forget)
 {
 	char pin[LAYOUT_PATH_MAX];
 	int r = pin_path(sb, a->link, pin);
@@ -388,7 +409,20 @@ static void detach_one(const struct sandbox *sb, const struct ledger_attach *a)
 	if (r < 0)
 		cgbpf_log(LOG_WARNING, "cannot detach %s/%s: %s", sb->pin_dir, a->link,
 			  errno_text(r));
-	forget_counters(sb, a);
+	if (forget)
+		forget_counters(sb, a);
+}
+
+/* Whether stale attachment @j's shared filter stays attached (re-attached) after the commit. */
+static bool still_attached(const struct sandbox *sb, const struct sandbox_change *c, size_t j)
+{
+	const struct ledger_attach *a = &sb->l.att[j];
+
+	for (size_t k = 0; k < sb->l.n_att; k++)
+		if (k != j && (k > j || !c->stale[k]) && sb->l.att[k].kind == a->kind &&
+		    !strcmp(sb->l.att[k].ident, a->ident))
+			return true;
+	return false;
 }
 
 int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_error *err)
@@ -413,7 +447,7 @@ int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_er
 	for (size_t j = c->n_old; j-- > 0;) {
 		if (!c->stale[j])
 			continue;
-		detach_one(sb, &sb->l.att[j]);
+		detach_one(sb, &sb->l.att[j], !still_attached(sb, c, j));
 		ledger_remove_attach(&sb->l, j);
 	}
 	return 0;
@@ -492,7 +526,7 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 
 	forget_counters_below(sb, sb->pl.cg_dir, 8);
 	for (size_t j = 0; j < sb->l.n_att; j++)
-		detach_one(sb, &sb->l.att[j]);
+		detach_one(sb, &sb->l.att[j], true);
 	if (rmdir(sb->pin_dir) < 0 && errno != ENOENT)
 		cgbpf_log(LOG_WARNING, "cannot remove %s: %m", sb->pin_dir);
 	r = sb->pl.ops->remove(&sb->pl);
@@ -515,7 +549,7 @@ void sandbox_forget_replaced(struct sandbox *sb)
 		  sb->l.n_ses == 1 ? "" : "s");
 	/* The kernel detached these links when the cgroup went: only the pins are left. */
 	while (sb->l.n_att > 0) {
-		detach_one(sb, &sb->l.att[sb->l.n_att - 1]);
+		detach_one(sb, &sb->l.att[sb->l.n_att - 1], true);
 		ledger_remove_attach(&sb->l, sb->l.n_att - 1);
 	}
 	while (sb->l.n_ses > 0)

@@ -5,7 +5,8 @@
 # and an unconnected sendto() to a denied destination fail with EPERM at the system call;
 # allowed destinations still work, including one allowed only from a bound source port; a
 # rule needing the unknown source port makes the early check defer to the packet filter;
-# the same user outside the sandbox is unaffected. Real sockets on loopback only.
+# the same user outside the sandbox is unaffected; an administrator's connect4 program added
+# by a reload still runs before the early check. Real sockets on loopback only.
 # shellcheck source=tests/sandbox.sh
 . "$(dirname "$0")/../sandbox.sh"
 need_root
@@ -148,6 +149,20 @@ expect_rc "outside the sandbox, UDP connect() to 127.0.0.3 works" 0 \
 	as_user "$UID_U" "$NETPROBE" udp-connect 127.0.0.3 "$Q"
 expect_rc "outside the sandbox, TCP to 127.0.0.4:P from any port connects" 0 \
 	as_user "$UID_U" "$NETPROBE" tcp-connect 127.0.0.4 "$P" 3000
+
+# An administrator's connect4 program added by a reload runs before the early verdict, which
+# judges the address it rewrote (127.0.0.5 -> the allowed 127.0.0.2), as on a fresh open.
+OBJDIR=$(tmpdir_root)
+install -m 0644 "$TEST_BPF/rewrite_addr.bpf.o" "$OBJDIR/rewrite_addr.bpf.o"
+probe "before the reload, TCP connect to the denied 127.0.0.5:P fails with EPERM" 2 "$EPERM" \
+	tcp-connect 127.0.0.5 "$P" 3000
+cp "$POLICY" "$SCRATCH/policy.before"
+policy "$(cat "$SCRATCH/policy.before")" "* connect4 program $OBJDIR/rewrite_addr.bpf.o"
+out=$("${CTL[@]}" reload 2>&1) || fail "reload with a connect4 program" "$out"
+probe "after the reload, connect to 127.0.0.5:P is rewritten to 127.0.0.2:P and connects" 0 "" \
+	tcp-connect 127.0.0.5 "$P" 3000
+probe "after the reload, TCP connect to the denied 127.0.0.3:P still fails with EPERM" 2 \
+	"$EPERM" tcp-connect 127.0.0.3 "$P" 3000
 
 kill -TERM "$HOLD"
 expect_rc "close the session" 0 bg_wait "$HOLD"
