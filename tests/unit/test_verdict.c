@@ -1428,7 +1428,14 @@ static void early_random_probe(struct early_probe *p, uint16_t base)
 	p->op = p->proto == IPPROTO_UDP && rnd(2);
 	p->dport = (uint16_t)(base + (rnd(5) == 0 ? 9 : rnd(4)));
 	p->sport = sports[rnd(sizeof(sports) / sizeof(sports[0]))];
-	if (p->sport)
+	/*
+	 * A bound port inside the rules' sport= ranges (base..base+4, and base+5 just
+	 * past them) makes such a rule a sure match at the hook; one far from them
+	 * (base+17..base+57) makes it a sure miss.
+	 */
+	if (p->sport && rnd(2))
+		p->sport = (uint16_t)(base + rnd(6));
+	else if (p->sport)
 		p->sport = (uint16_t)(base + 16 + p->sport + 16 * rnd(3));
 	if (kind <= 1) {
 		p->family = AF_INET;
@@ -1490,7 +1497,7 @@ static void test_early_verdict_random(void)
 						       BPF_CGROUP_UDP6_SENDMSG };
 	struct early_result res[EARLY_PROBES];
 	long n_calls = 0, n_refused = 0, n_certain = 0, n_deferred_drops = 0, n_unsound = 0;
-	long n_incomplete = 0, n_skipped = 0;
+	long n_incomplete = 0, n_skipped = 0, n_sport_refused = 0;
 	int pipefd[2] = { -1, -1 }, cg_fd = -1;
 	const char *seed_env = getenv("CGBPF_SEED");
 	char cg[512];
@@ -1549,6 +1556,9 @@ static void test_early_verdict_random(void)
 				n_certain += certain;
 				if (res[i].err == EPERM) {
 					n_refused++;
+					/* refused from a bound port a sport= rule may name */
+					n_sport_refused += uses_sport && p->sport >= base &&
+							   p->sport <= base + 5;
 					if (!certain) {
 						n_unsound++;
 						printf("  list %d: %s [%s]:%u sport %u proto %d op "
@@ -1583,13 +1593,15 @@ static void test_early_verdict_random(void)
 		if (n_unsound > 5 || n_incomplete > 5)
 			break;
 	}
-	printf("  %d random rule lists, %ld calls (%ld skipped): %ld refused early, %ld certain "
-	       "drops, %ld of them left to the packet filter\n",
-	       list, n_calls, n_skipped, n_refused, n_certain, n_deferred_drops);
+	printf("  %d random rule lists, %ld calls (%ld skipped): %ld refused early (%ld from a "
+	       "port in the sport= ranges), %ld certain drops, %ld of them left to the packet "
+	       "filter\n",
+	       list, n_calls, n_skipped, n_refused, n_sport_refused, n_certain, n_deferred_drops);
 	CHECK(n_unsound == 0);
 	CHECK(n_incomplete == 0);
 	/* Not vacuous: the lists refuse, and some drops need the packet filter. */
 	CHECK(n_refused > n_calls / 20);
+	CHECK(n_sport_refused > 0);
 	CHECK(n_calls > EARLY_LISTS * EARLY_PROBES / 2);
 out:
 	if (cg_fd >= 0)
