@@ -476,15 +476,96 @@ static void image_compute_id(struct filter_image *img)
 	sha256_hex(digest, img->id);
 }
 
+/* Rule @i's action, masks and prefixes in @img; its matchers are checked first. */
+static int compile_rule(struct filter_image *img, struct prefix_list *lists, enum cgbpf_hook hook,
+			const struct rule *r, size_t i, const char *file, struct cgbpf_error *err)
+{
+	struct filter_config *cfg = &img->config;
+	size_t p;
+	int ret;
+
+	ret = check_rule(hook, r, file, err);
+	if (ret < 0)
+		return ret;
+	img->lines[i] = r->line;
+	img->rules[i].action = r->action == ACT_ALLOW ? FILTER_ACT_ALLOW : FILTER_ACT_DENY;
+	img->rules[i].line = 0;
+	mask_set(&cfg->all, i);
+	if (r->action == ACT_ALLOW)
+		mask_set(&cfg->allow, i);
+
+	if (r->matchers & M_DADDR) {
+		cfg->uses |= FILTER_USES_DADDR;
+		ret = add_prefixes(lists, true, r->daddr, r->n_daddr, i, file, r->line, err);
+		if (ret < 0)
+			return ret;
+	} else {
+		mask_set(&cfg->wild_daddr, i);
+	}
+	if (r->matchers & M_SADDR) {
+		cfg->uses |= FILTER_USES_SADDR;
+		ret = add_prefixes(lists, false, r->saddr, r->n_saddr, i, file, r->line, err);
+		if (ret < 0)
+			return ret;
+	} else {
+		mask_set(&cfg->wild_saddr, i);
+	}
+	if (r->matchers & M_DPORT)
+		cfg->uses |= FILTER_USES_DPORT;
+	else
+		mask_set(&cfg->wild_dport, i);
+	if (r->matchers & M_SPORT)
+		cfg->uses |= FILTER_USES_SPORT;
+	else
+		mask_set(&cfg->wild_sport, i);
+	if (r->matchers & M_PROTO) {
+		cfg->uses |= FILTER_USES_PROTO;
+		for (p = 0; p < 256; p++)
+			if (r->proto[p / 64] & (1ULL << (p % 64)))
+				mask_set(&img->proto[p], i);
+	} else {
+		mask_set(&cfg->wild_proto, i);
+	}
+	if (hook == HOOK_SOCK_CREATE)
+		compile_sock_rule(cfg, r, i);
+	return 0;
+}
+
+/* The protocol, prefix and port tables once every rule is in; @lists move into @img. */
+static int finish_tables(struct filter_image *img, struct prefix_list *lists,
+			 const struct rule *const *rules, size_t n_rules, struct cgbpf_error *err)
+{
+	struct filter_config *cfg = &img->config;
+	size_t p, m;
+	int ret;
+
+	for (p = 0; p < 256; p++)
+		mask_or(&img->proto[p], &cfg->wild_proto);
+	for (m = 0; m < FILTER_LPM_COUNT; m++) {
+		ret = prefix_list_close(&lists[m]);
+		if (ret < 0)
+			return cgbpf_error_set(err, ret, "out of memory");
+		img->lpm[m].v = lists[m].v;
+		img->lpm[m].n = lists[m].n;
+		lists[m].v = NULL;
+	}
+	ret = build_port_table(rules, n_rules, true, &cfg->wild_dport, &img->dport,
+			       &cfg->dport_steps);
+	if (ret == 0)
+		ret = build_port_table(rules, n_rules, false, &cfg->wild_sport, &img->sport,
+				       &cfg->sport_steps);
+	if (ret < 0)
+		return cgbpf_error_set(err, ret, "out of memory");
+	return 0;
+}
+
 int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t n_rules,
 		   const char *file, struct filter_image **out, struct cgbpf_error *err)
 {
 	struct prefix_list lists[FILTER_LPM_COUNT] = { { NULL, 0, 0 } };
-	struct filter_config *cfg;
 	struct filter_image *img;
-	const struct rule *r;
-	size_t i, p, m;
-	int ret;
+	size_t i, m;
+	int ret = 0;
 
 	*out = NULL;
 	if ((unsigned int)hook >= HOOK_COUNT || !(hook_takes_rules(hook) || hook_is_early(hook)))
@@ -499,89 +580,21 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 		return cgbpf_error_set(err, ENOMEM, "out of memory");
 	img->hook = hook;
 	img->n_rules = n_rules;
-	cfg = &img->config;
-	cfg->n_rules = (uint32_t)n_rules;
+	img->config.n_rules = (uint32_t)n_rules;
 
-	for (i = 0; i < n_rules; i++) {
-		r = rules[i];
-		ret = check_rule(hook, r, file, err);
-		if (ret < 0)
-			goto fail;
-		img->lines[i] = r->line;
-		img->rules[i].action = r->action == ACT_ALLOW ? FILTER_ACT_ALLOW : FILTER_ACT_DENY;
-		img->rules[i].line = 0;
-		mask_set(&cfg->all, i);
-		if (r->action == ACT_ALLOW)
-			mask_set(&cfg->allow, i);
-
-		if (r->matchers & M_DADDR) {
-			cfg->uses |= FILTER_USES_DADDR;
-			ret = add_prefixes(lists, true, r->daddr, r->n_daddr, i, file, r->line,
-					   err);
-			if (ret < 0)
-				goto fail;
-		} else {
-			mask_set(&cfg->wild_daddr, i);
-		}
-		if (r->matchers & M_SADDR) {
-			cfg->uses |= FILTER_USES_SADDR;
-			ret = add_prefixes(lists, false, r->saddr, r->n_saddr, i, file, r->line,
-					   err);
-			if (ret < 0)
-				goto fail;
-		} else {
-			mask_set(&cfg->wild_saddr, i);
-		}
-		if (r->matchers & M_DPORT)
-			cfg->uses |= FILTER_USES_DPORT;
-		else
-			mask_set(&cfg->wild_dport, i);
-		if (r->matchers & M_SPORT)
-			cfg->uses |= FILTER_USES_SPORT;
-		else
-			mask_set(&cfg->wild_sport, i);
-		if (r->matchers & M_PROTO) {
-			cfg->uses |= FILTER_USES_PROTO;
-			for (p = 0; p < 256; p++)
-				if (r->proto[p / 64] & (1ULL << (p % 64)))
-					mask_set(&img->proto[p], i);
-		} else {
-			mask_set(&cfg->wild_proto, i);
-		}
-		if (hook == HOOK_SOCK_CREATE)
-			compile_sock_rule(cfg, r, i);
-	}
-	for (p = 0; p < 256; p++)
-		mask_or(&img->proto[p], &cfg->wild_proto);
-
-	for (m = 0; m < FILTER_LPM_COUNT; m++) {
-		ret = prefix_list_close(&lists[m]);
-		if (ret < 0) {
-			cgbpf_error_set(err, ret, "out of memory");
-			goto fail;
-		}
-		img->lpm[m].v = lists[m].v;
-		img->lpm[m].n = lists[m].n;
-		lists[m].v = NULL;
-	}
-	ret = build_port_table(rules, n_rules, true, &cfg->wild_dport, &img->dport,
-			       &cfg->dport_steps);
+	for (i = 0; i < n_rules && ret == 0; i++)
+		ret = compile_rule(img, lists, hook, rules[i], i, file, err);
 	if (ret == 0)
-		ret = build_port_table(rules, n_rules, false, &cfg->wild_sport, &img->sport,
-				       &cfg->sport_steps);
+		ret = finish_tables(img, lists, rules, n_rules, err);
 	if (ret < 0) {
-		cgbpf_error_set(err, ret, "out of memory");
-		goto fail;
+		for (m = 0; m < FILTER_LPM_COUNT; m++)
+			free(lists[m].v);
+		filter_image_free(img);
+		return ret;
 	}
 	image_compute_id(img);
 	*out = img;
 	return 0;
-
-fail:
-	for (m = 0; m < FILTER_LPM_COUNT; m++)
-		free(lists[m].v);
-	filter_image_free(img);
-	return ret;
 }
 
 /* Whether a rule's proto= (or its absence) lets it match a TCP or UDP socket's packets. */
