@@ -600,19 +600,105 @@ static __always_inline void mask_and_into(struct filter_mask *dst, const struct 
 }
 
 /*
- * The early verdict (see the top of this file). @v6 is a constant: the IPv6
- * hooks may read user_ip6, the IPv4 hooks only user_ip4.
+ * The destination of the call into *d4 or *d6 (*is4: which); 0 when it is not
+ * judged (0.0.0.0 or ::, made a local address later by the kernel). @v6 is a
+ * constant: the IPv6 hooks may read user_ip6, the IPv4 hooks only user_ip4.
  */
+static __always_inline int early_dst(struct bpf_sock_addr *ctx, const int v6,
+				     struct filter_lpm4_key *d4, struct filter_lpm6_key *d6,
+				     int *is4)
+{
+	*is4 = !v6;
+	if (v6) {
+		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2];
+		__u32 a3 = ctx->user_ip6[3];
+
+		if (a0 == 0 && a1 == 0 && a2 == bpf_htonl(0xffff)) {
+			*is4 = 1;
+			__builtin_memcpy(d4->addr, &a3, 4);
+			return a3 != 0;
+		}
+		if ((a0 | a1 | a2 | a3) == 0)
+			return 0;
+		__builtin_memcpy(d6->addr, &a0, 4);
+		__builtin_memcpy(d6->addr + 4, &a1, 4);
+		__builtin_memcpy(d6->addr + 8, &a2, 4);
+		__builtin_memcpy(d6->addr + 12, &a3, 4);
+		return 1;
+	} else {
+		__u32 a = ctx->user_ip4;
+
+		__builtin_memcpy(d4->addr, &a, 4);
+		return a != 0;
+	}
+}
+
+/* *acc: the rules whose known fields (destination, protocol, ports) match. */
+static __always_inline void early_known(const struct filter_config *cfg, struct filter_mask *acc,
+					int is4, struct filter_lpm4_key *d4,
+					struct filter_lpm6_key *d6, __u32 p, __u32 dst_port,
+					__u32 src_port)
+{
+	__u32 uses = cfg->uses;
+	struct filter_mask *m;
+
+	*acc = cfg->all;
+	if (uses & FILTER_USES_DADDR) {
+		m = is4 ? bpf_map_lookup_elem(&daddr4, d4) : bpf_map_lookup_elem(&daddr6, d6);
+		mask_and_or(acc, m, &cfg->wild_daddr);
+	}
+	if (uses & FILTER_USES_PROTO) {
+		m = bpf_map_lookup_elem(&proto, &p);
+		if (m)
+			mask_and(acc, m);
+		else
+			mask_and(acc, &cfg->wild_proto);
+	}
+	if (uses & FILTER_USES_DPORT)
+		port_and(&dport, cfg->dport_steps, dst_port, acc);
+	if ((uses & FILTER_USES_SPORT) && src_port)
+		port_and(&sport, cfg->sport_steps, src_port, acc);
+}
+
+/*
+ * The verdict from @acc, the rules that maybe match: a drop only when the first
+ * sure match (needing no unknown field) is a deny and no allow maybe matches
+ * before it. *rule: the deciding rule, if any.
+ */
+static __always_inline int early_decide(const struct filter_config *cfg,
+					const struct filter_mask *acc, __u32 src_port, __u32 *rule)
+{
+	struct filter_mask sure, allow_maybe;
+	__u32 uses = cfg->uses, first, first_allow;
+
+	mask_and_into(&allow_maybe, acc, &cfg->allow);
+	sure = *acc;
+	if (uses & FILTER_USES_SADDR)
+		mask_and(&sure, &cfg->wild_saddr);
+	if ((uses & FILTER_USES_SPORT) && !src_port)
+		mask_and(&sure, &cfg->wild_sport);
+
+	first = first_rule(&sure);
+	if (first == NO_RULE)
+		return VERDICT_ALLOW;
+	first_allow = first_rule(&allow_maybe);
+	if (first_allow < first)
+		return VERDICT_ALLOW; /* an allow before it may match: the packets decide */
+	*rule = first;
+	/* surely allowed by that rule, or surely denied with no allow before it */
+	return first_allow == first ? VERDICT_ALLOW : VERDICT_DROP;
+}
+
+/* The early verdict (see the top of this file). @v6 is a constant. */
 static __always_inline int filter_sock_addr(struct bpf_sock_addr *ctx, const int v6)
 {
 	struct filter_lpm6_key d6;
 	struct filter_lpm4_key d4;
 	struct filter_config *cfg;
-	struct filter_mask acc, sure, allow_maybe;
-	struct filter_mask *m;
+	struct filter_mask acc;
 	struct bpf_sock *sk;
-	__u32 zero = 0, rule = NO_RULE, uses, p, type, dst_port, src_port = 0, first, first_allow;
-	int verdict = VERDICT_ALLOW, is4 = !v6;
+	__u32 zero = 0, rule = NO_RULE, p, type, src_port = 0;
+	int verdict = VERDICT_ALLOW, is4;
 
 	__builtin_memset(&d6, 0, sizeof(d6));
 	__builtin_memset(&d4, 0, sizeof(d4));
@@ -622,76 +708,19 @@ static __always_inline int filter_sock_addr(struct bpf_sock_addr *ctx, const int
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	if (!cfg)
 		return VERDICT_ALLOW; /* the packet filter decides */
-	uses = cfg->uses;
 	type = ctx->type;
 	p = early_proto(ctx->protocol);
 	if ((type != SOCK_STREAM && type != SOCK_DGRAM) || !p)
 		goto out;
-
-	if (v6) {
-		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2];
-		__u32 a3 = ctx->user_ip6[3];
-
-		if (a0 == 0 && a1 == 0 && a2 == bpf_htonl(0xffff)) {
-			is4 = 1;
-			__builtin_memcpy(d4.addr, &a3, 4);
-			if (a3 == 0)
-				goto out;
-		} else {
-			if ((a0 | a1 | a2 | a3) == 0)
-				goto out;
-			__builtin_memcpy(d6.addr, &a0, 4);
-			__builtin_memcpy(d6.addr + 4, &a1, 4);
-			__builtin_memcpy(d6.addr + 8, &a2, 4);
-			__builtin_memcpy(d6.addr + 12, &a3, 4);
-		}
-	} else {
-		__u32 a = ctx->user_ip4;
-
-		if (a == 0)
-			goto out;
-		__builtin_memcpy(d4.addr, &a, 4);
-	}
-	dst_port = bpf_ntohs((__u16)ctx->user_port);
+	if (!early_dst(ctx, v6, &d4, &d6, &is4))
+		goto out;
 	sk = ctx->sk;
 	if (sk)
 		src_port = sk->src_port; /* host order; 0 while the socket is not bound */
-
-	/* The known fields. */
-	acc = cfg->all;
-	if (uses & FILTER_USES_DADDR) {
-		m = is4 ? bpf_map_lookup_elem(&daddr4, &d4) : bpf_map_lookup_elem(&daddr6, &d6);
-		mask_and_or(&acc, m, &cfg->wild_daddr);
-	}
-	if (uses & FILTER_USES_PROTO) {
-		m = bpf_map_lookup_elem(&proto, &p);
-		if (m)
-			mask_and(&acc, m);
-		else
-			mask_and(&acc, &cfg->wild_proto);
-	}
-	if (uses & FILTER_USES_DPORT)
-		port_and(&dport, cfg->dport_steps, dst_port, &acc);
-	if ((uses & FILTER_USES_SPORT) && src_port)
-		port_and(&sport, cfg->sport_steps, src_port, &acc);
-
-	/* acc holds the rules that maybe match; sure those that need no unknown field. */
-	mask_and_into(&allow_maybe, &acc, &cfg->allow);
-	sure = acc;
-	if (uses & FILTER_USES_SADDR)
-		mask_and(&sure, &cfg->wild_saddr);
-	if ((uses & FILTER_USES_SPORT) && !src_port)
-		mask_and(&sure, &cfg->wild_sport);
-
-	first = first_rule(&sure);
-	if (first == NO_RULE)
-		goto out;
-	first_allow = first_rule(&allow_maybe);
-	if (first_allow == first)
-		rule = first; /* surely allowed by that rule */
-	else if (first_allow > first)
-		verdict = VERDICT_DROP, rule = first;
+	early_known(cfg, &acc, is4, &d4, &d6, p, bpf_ntohs((__u16)ctx->user_port), src_port);
+	verdict = early_decide(cfg, &acc, src_port, &rule);
 out:
+	/* The calling task's cgroup, which is the socket's unless the socket was passed on. */
 	count(bpf_get_current_cgroup_id(), verdict, rule, 0);
 	return verdict;
 }
