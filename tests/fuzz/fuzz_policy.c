@@ -36,7 +36,7 @@ static void check_rule(const struct rule *r, unsigned int prev_line)
 	size_t i;
 
 	PROMISE(r->line > prev_line);
-	/* The policy may name every hook the kernel has (program and pinned lines on connect4...). */
+	/* Any hook the kernel has (program/pinned on connect4...); all nine only on none. */
 	PROMISE(r->hooks && !(r->hooks & ~HOOK_EVERY_BITS));
 	PROMISE(r->hooks != HOOK_EVERY_BITS || r->action == ACT_NONE);
 	PROMISE((r->who == WHO_USER || r->who == WHO_GROUP) == (r->who_name != NULL));
