@@ -122,8 +122,9 @@ static int from_passwd(const struct passwd *pw, bool groups, struct user_record 
 	return 0;
 }
 
-static int lookup_name(const char *name, bool groups, struct user_record *out,
-		       struct cgbpf_error *err)
+/* The passwd entry of @name, or of @uid when @name is NULL, buffers grown on ERANGE. */
+static int lookup_passwd(const char *name, uint32_t uid, bool groups, struct user_record *out,
+			 struct cgbpf_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	struct passwd pw, *res = NULL;
@@ -133,42 +134,33 @@ static int lookup_name(const char *name, bool groups, struct user_record *out,
 	do {
 		r = lookup_buf_grow(&buf, &size);
 		if (r == 0)
-			r = getpwnam_r(name, &pw, buf, size, &res);
+			r = name ? getpwnam_r(name, &pw, buf, size, &res)
+				 : getpwuid_r(uid, &pw, buf, size, &res);
 	} while (r == ERANGE && size < LOOKUP_BUF_MAX);
-	if (r != 0)
+	if (r != 0 && name)
 		return cgbpf_error_set(err, r, "cannot look up user %s: %s", name, errno_text(r));
-	if (!res)
+	if (r != 0)
+		return cgbpf_error_set(err, r, "cannot look up uid %u: %s", uid, errno_text(r));
+	if (!res && name)
 		return cgbpf_error_set(err, ENOENT, "no such user: %s", name);
+	if (!res)
+		return cgbpf_error_set(err, ENOENT, "no user with uid %u", uid);
 	return from_passwd(res, groups, out, err);
 }
 
 int user_lookup(const char *name, struct user_record *out, struct cgbpf_error *err)
 {
-	return lookup_name(name, true, out, err);
+	return lookup_passwd(name, 0, true, out, err);
 }
 
 int user_lookup_no_groups(const char *name, struct user_record *out, struct cgbpf_error *err)
 {
-	return lookup_name(name, false, out, err);
+	return lookup_passwd(name, 0, false, out, err);
 }
 
 int user_lookup_uid(uint32_t uid, struct user_record *out, struct cgbpf_error *err)
 {
-	_cleanup_free_ char *buf = NULL;
-	struct passwd pw, *res = NULL;
-	size_t size = 0;
-	int r;
-
-	do {
-		r = lookup_buf_grow(&buf, &size);
-		if (r == 0)
-			r = getpwuid_r(uid, &pw, buf, size, &res);
-	} while (r == ERANGE && size < LOOKUP_BUF_MAX);
-	if (r != 0)
-		return cgbpf_error_set(err, r, "cannot look up uid %u: %s", uid, errno_text(r));
-	if (!res)
-		return cgbpf_error_set(err, ENOENT, "no user with uid %u", uid);
-	return from_passwd(res, true, out, err);
+	return lookup_passwd(NULL, uid, true, out, err);
 }
 
 void user_record_clear(struct user_record *u)
