@@ -437,6 +437,35 @@ static __always_inline void read_ports(struct __sk_buff *skb, struct pkt_info *p
 	pi->dport = bpf_ntohs(ports[1]);
 }
 
+/* Narrows @acc by the packet's protocol and ports, for the matchers the rules use. */
+static __always_inline void match_l4(const struct filter_config *cfg, __u32 uses,
+				     const struct pkt_info *pi, struct filter_mask *acc)
+{
+	struct filter_mask *m;
+
+	if (uses & FILTER_USES_PROTO) {
+		__u32 p = pi->proto & 0xff;
+
+		m = bpf_map_lookup_elem(&proto, &p);
+		if (m)
+			mask_and(acc, m);
+		else
+			mask_and(acc, &cfg->wild_proto);
+	}
+	if (uses & FILTER_USES_DPORT) {
+		if (pi->has_ports)
+			port_and(&dport, cfg->dport_steps, pi->dport, acc);
+		else
+			mask_and(acc, &cfg->wild_dport);
+	}
+	if (uses & FILTER_USES_SPORT) {
+		if (pi->has_ports)
+			port_and(&sport, cfg->sport_steps, pi->sport, acc);
+		else
+			mask_and(acc, &cfg->wild_sport);
+	}
+}
+
 static __always_inline int filter_skb(struct __sk_buff *skb)
 {
 	const __u32 addr_uses = FILTER_USES_DADDR | FILTER_USES_SADDR;
@@ -492,27 +521,7 @@ static __always_inline int filter_skb(struct __sk_buff *skb)
 		m = v6 ? bpf_map_lookup_elem(&saddr6, &s6) : bpf_map_lookup_elem(&saddr4, &s4);
 		mask_and_or(&acc, m, &cfg->wild_saddr);
 	}
-	if (uses & FILTER_USES_PROTO) {
-		__u32 p = pi.proto & 0xff;
-
-		m = bpf_map_lookup_elem(&proto, &p);
-		if (m)
-			mask_and(&acc, m);
-		else
-			mask_and(&acc, &cfg->wild_proto);
-	}
-	if (uses & FILTER_USES_DPORT) {
-		if (pi.has_ports)
-			port_and(&dport, cfg->dport_steps, pi.dport, &acc);
-		else
-			mask_and(&acc, &cfg->wild_dport);
-	}
-	if (uses & FILTER_USES_SPORT) {
-		if (pi.has_ports)
-			port_and(&sport, cfg->sport_steps, pi.sport, &acc);
-		else
-			mask_and(&acc, &cfg->wild_sport);
-	}
+	match_l4(cfg, uses, &pi, &acc);
 	verdict = decide(&acc, &rule);
 out:
 	count(bpf_skb_cgroup_id(skb), verdict, rule, skb->len);
