@@ -9,10 +9,7 @@
 # shellcheck source=tests/systemd/sd-sandbox-lib.sh
 . "$(dirname "$0")/sd-sandbox-lib.sh"
 
-need_root
-[ -x "$NETPROBE" ] || die 10_placement "netprobe is not built (make tests)"
-sd_start
-sd_install
+sd_suite_start 10_placement
 
 # Listeners on the host (the network is shared): .2 and .4 allowed by our policy, .3 denied;
 # .4 is what systemd's IPAddressDeny= refuses later on.
@@ -22,7 +19,6 @@ listen_tcp 127.0.0.3 || die listen_tcp "no listener on 127.0.0.3"
 P3=$PORT
 listen_tcp 127.0.0.4 || die listen_tcp "no listener on 127.0.0.4"
 P4=$PORT
-NP=/usr/local/bin/netprobe
 
 sd_policy "tester egress allow daddr=127.0.0.2,127.0.0.4" "tester egress deny" \
 	"tester sock_create deny family=inet6 type=dgram"

@@ -7,15 +7,11 @@
 # shellcheck source=tests/systemd/sd-sandbox-lib.sh
 . "$(dirname "$0")/sd-sandbox-lib.sh"
 
-need_root
-[ -x "$NETPROBE" ] || die 20_su "netprobe is not built (make tests)"
-sd_start
-sd_install
+sd_suite_start 20_su
 listen_tcp 127.0.0.2 || die listen_tcp "no listener on 127.0.0.2"
 P2=$PORT
 listen_tcp 127.0.0.3 || die listen_tcp "no listener on 127.0.0.3"
 P3=$PORT
-NP=/usr/local/bin/netprobe
 sd_policy "tester egress allow daddr=127.0.0.2" "tester egress deny"
 sd_pam_line su after "" || die sd_pam_line "cannot edit /etc/pam.d/su in the container"
 sd_pam_line sshd after "" || die sd_pam_line "cannot edit /etc/pam.d/sshd in the container"

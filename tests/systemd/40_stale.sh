@@ -7,11 +7,7 @@
 # shellcheck source=tests/systemd/sd-sandbox-lib.sh
 . "$(dirname "$0")/sd-sandbox-lib.sh"
 
-need_root
-[ -x "$NETPROBE" ] || die 40_stale "netprobe is not built (make tests)"
-sd_start
-sd_install
-NP=/usr/local/bin/netprobe
+sd_suite_start 40_stale
 sd_policy "tester egress deny daddr=127.0.0.3"
 sd_pam_line sshd after "" || die sd_pam_line "cannot edit /etc/pam.d/sshd in the container"
 

@@ -7,11 +7,7 @@
 # shellcheck source=tests/systemd/sd-sandbox-lib.sh
 . "$(dirname "$0")/sd-sandbox-lib.sh"
 
-need_root
-[ -x "$NETPROBE" ] || die 50_logout "netprobe is not built (make tests)"
-sd_start
-sd_install
-NP=/usr/local/bin/netprobe
+sd_suite_start 50_logout
 sd_policy "tester egress deny daddr=127.0.0.3"
 
 # leave_behind: a login that starts a detached loop sending to 127.0.0.3 every 0.2 s and

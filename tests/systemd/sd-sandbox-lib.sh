@@ -11,6 +11,16 @@
 
 SLICE=/sys/fs/cgroup/user.slice/user-$SD_UID.slice
 
+# sd_suite_start NAME: the common start of a placement suite: as root, with netprobe built, a
+# fresh container booted with the module installed; NP is netprobe inside the container.
+sd_suite_start() {
+	need_root
+	[ -x "$NETPROBE" ] || die "$1" "netprobe is not built (make tests)"
+	sd_start
+	sd_install
+	NP=/usr/local/bin/netprobe
+}
+
 # sd_write PATH MODE: stdin into PATH inside the container, root-owned.
 sd_write() {
 	sd_exec sh -c 'umask 022; cat >"$1.tmp" && chmod "$2" "$1.tmp" && mv "$1.tmp" "$1"' sh "$1" "$2"
