@@ -157,6 +157,29 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Gives @tmp's file the name @path, atomically: @path always names a whole
+ * ledger, the old or the new. An exchange and an unlink of what is then the
+ * old file rather than a rename over it, because ext4 (the file system of
+ * /run on hosts without a tmpfs there) forces the data of a file renamed over
+ * another to disk (auto_da_alloc) and the last close of the old one waits for
+ * that write: 0.1-0.2 ms a login, for a file that never needs to reach a disk.
+ * Those waiting for the old file's lock see it unlinked (or @path naming
+ * another inode) and retry, as after a rename.
+ */
+static int replace_file(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
+		/* Now the old ledger; a leftover is removed by the next write. */
+		unlink(tmp);
+		return 0;
+	}
+	/* No exchange on this file system, or no old file to exchange with. */
+	if (errno != EINVAL && errno != ENOENT)
+		return -errno;
+	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
 int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgbpf_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -184,8 +207,8 @@ int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgb
 		r = -errno;
 	else
 		r = write_all(fd, buf, len);
-	if (r == 0 && rename(tmp, lf->path) < 0)
-		r = -errno;
+	if (r == 0)
+		r = replace_file(tmp, lf->path);
 	if (r < 0) {
 		unlink(tmp);
 		return cgbpf_error_set(err, r, "cannot write ledger %s: %s", lf->path,
