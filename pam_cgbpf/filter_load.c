@@ -87,9 +87,8 @@ static struct map_shape map_shape_of(const struct filter_image *img, enum filter
 	case MAP_PROTO:
 		return (struct map_shape){ BPF_MAP_TYPE_ARRAY, 4, sizeof(struct filter_mask), 256 };
 	case MAP_COUNTERS:
-		return (struct map_shape){ BPF_MAP_TYPE_PERCPU_HASH, 8,
-					   sizeof(struct filter_counters_value),
-					   FILTER_MAX_CGROUPS };
+		return (struct map_shape){ BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, 8,
+					   sizeof(struct filter_counters_value), 0 };
 	case MAP_DADDR4:
 	case MAP_SADDR4:
 		return (struct map_shape){ BPF_MAP_TYPE_LPM_TRIE, sizeof(struct filter_lpm4_key),
@@ -657,20 +656,6 @@ out:
 	if (mfd >= 0)
 		close(mfd);
 	close(cfd);
-	return r;
-}
-
-int filter_forget_cgroup(const char *dir, uint64_t cgroup_id)
-{
-	__u64 id = cgroup_id;
-	int fd, r = 0;
-
-	fd = open_pinned_map(dir, map_names[MAP_COUNTERS]);
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	if (bpf_map_delete_elem(fd, &id) < 0 && errno != ENOENT)
-		r = -errno;
-	close(fd);
 	return r;
 }
 

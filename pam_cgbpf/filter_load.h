@@ -5,7 +5,7 @@
  *
  * A shared instance lives in one bpffs directory (root-only, 0700):
  *   DIR/prog      the program
- *   DIR/counters  per-cgroup counters, keyed by cgroup id
+ *   DIR/counters  per-cgroup counters (cgroup storage), keyed by cgroup id
  *   DIR/rules     (and any other map the engine needs)
  * The caller serialises calls on the same DIR (it holds a lock).
  */
@@ -33,11 +33,11 @@ struct filter_counters {
 	uint64_t hits[FILTER_MAX_RULES];
 };
 
-/* Sums the per-CPU counters of one cgroup; -ENOENT when it has none yet. */
+/*
+ * Sums the per-CPU counters of one cgroup the filter is (or was) attached to;
+ * -ENOENT when it has none (the kernel frees them with the cgroup).
+ */
 int filter_read_counters(const char *dir, uint64_t cgroup_id, struct filter_counters *out);
-
-/* Deletes one cgroup's counters (called when its sandbox is removed). */
-int filter_forget_cgroup(const char *dir, uint64_t cgroup_id);
 
 /* Removes a shared instance's pins and the directory. */
 int filter_unpin_shared(const char *dir);

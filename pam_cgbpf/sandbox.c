@@ -335,71 +335,8 @@ bool sandbox_change_any(const struct sandbox_change *c)
 	return any;
 }
 
-/* Forgets this cgroup's counters in a shared filter it no longer uses. */
-static void forget_counters(const struct sandbox *sb, const struct ledger_attach *a)
-{
-	char dir[LAYOUT_PATH_MAX];
-
-	if (a->kind != ATT_FILTER || layout_shared_entry(dir, sb->s, a->kind, a->ident) < 0)
-		return;
-	filter_forget_cgroup(dir, sb->l.cgroup_id);
-}
-
-/* Forgets @id's counters in every shared filter the sandbox uses. */
-static void forget_counters_of(const struct sandbox *sb, uint64_t id)
-{
-	for (size_t j = 0; j < sb->l.n_att; j++) {
-		char dir[LAYOUT_PATH_MAX];
-
-		if (sb->l.att[j].kind == ATT_FILTER &&
-		    layout_shared_entry(dir, sb->s, ATT_FILTER, sb->l.att[j].ident) == 0)
-			filter_forget_cgroup(dir, id);
-	}
-}
-
-/*
- * The filters count per cgroup of the socket. Below logind's slice those are
- * each session scope and each cgroup of user@<UID>.service, which come and go
- * while the sandbox lives: their counters go with them, or the shared maps
- * would fill up with cgroups that no longer exist.
- */
-static void forget_counters_below(const struct sandbox *sb, const char *dir, int depth)
-{
-	DIR *d = depth > 0 ? opendir(dir) : NULL;
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char sub[LAYOUT_PATH_MAX];
-		struct stat st;
-
-		if (e->d_type != DT_DIR || e->d_name[0] == '.' ||
-		    layout_join(sub, dir, e->d_name) < 0 || stat(sub, &st) < 0)
-			continue;
-		forget_counters_of(sb, (uint64_t)st.st_ino);
-		forget_counters_below(sb, sub, depth - 1);
-	}
-	closedir(d);
-}
-
-void sandbox_forget_session_counters(const struct sandbox *sb, const char *origin)
-{
-	size_t n = strlen(sb->pl.cg_rel);
-	char dir[LAYOUT_PATH_MAX];
-	struct stat st;
-
-	/* Only a cgroup below the sandbox's was counted as the sandbox's (systemd: the scope). */
-	if (!origin || origin[0] != '/' || strncmp(origin + 1, sb->pl.cg_rel, n) ||
-	    origin[1 + n] != '/' || layout_join(dir, sb->pl.mount, origin + 1) < 0 ||
-	    stat(dir, &st) < 0 || (uint64_t)st.st_ino == sb->l.cgroup_id)
-		return;
-	forget_counters_of(sb, (uint64_t)st.st_ino);
-	forget_counters_below(sb, dir, 4);
-}
-
 /* Detaches one attachment of the ledger (not dropping it from the ledger). */
-static void detach_one(const struct sandbox *sb, const struct ledger_attach *a, bool forget)
+static void detach_one(const struct sandbox *sb, const struct ledger_attach *a)
 {
 	char pin[LAYOUT_PATH_MAX];
 	int r = pin_path(sb, a->link, pin);
@@ -409,20 +346,6 @@ static void detach_one(const struct sandbox *sb, const struct ledger_attach *a, 
 	if (r < 0)
 		cgbpf_log(LOG_WARNING, "cannot detach %s/%s: %s", sb->pin_dir, a->link,
 			  errno_text(r));
-	if (forget)
-		forget_counters(sb, a);
-}
-
-/* Whether stale attachment @j's shared filter stays attached (re-attached) after the commit. */
-static bool still_attached(const struct sandbox *sb, const struct sandbox_change *c, size_t j)
-{
-	const struct ledger_attach *a = &sb->l.att[j];
-
-	for (size_t k = 0; k < sb->l.n_att; k++)
-		if (k != j && (k > j || !c->stale[k]) && sb->l.att[k].kind == a->kind &&
-		    !strcmp(sb->l.att[k].ident, a->ident))
-			return true;
-	return false;
 }
 
 int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_error *err)
@@ -447,7 +370,7 @@ int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_er
 	for (size_t j = c->n_old; j-- > 0;) {
 		if (!c->stale[j])
 			continue;
-		detach_one(sb, &sb->l.att[j], !still_attached(sb, c, j));
+		detach_one(sb, &sb->l.att[j]);
 		ledger_remove_attach(&sb->l, j);
 	}
 	return 0;
@@ -524,9 +447,8 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 {
 	int r;
 
-	forget_counters_below(sb, sb->pl.cg_dir, 8);
 	for (size_t j = 0; j < sb->l.n_att; j++)
-		detach_one(sb, &sb->l.att[j], true);
+		detach_one(sb, &sb->l.att[j]);
 	if (rmdir(sb->pin_dir) < 0 && errno != ENOENT)
 		cgbpf_log(LOG_WARNING, "cannot remove %s: %m", sb->pin_dir);
 	r = sb->pl.ops->remove(&sb->pl);
@@ -549,7 +471,7 @@ void sandbox_forget_replaced(struct sandbox *sb)
 		  sb->l.n_ses == 1 ? "" : "s");
 	/* The kernel detached these links when the cgroup went: only the pins are left. */
 	while (sb->l.n_att > 0) {
-		detach_one(sb, &sb->l.att[sb->l.n_att - 1], true);
+		detach_one(sb, &sb->l.att[sb->l.n_att - 1]);
 		ledger_remove_attach(&sb->l, sb->l.n_att - 1);
 	}
 	while (sb->l.n_ses > 0)

@@ -120,11 +120,6 @@ void sandbox_change_done(struct sandbox_change *c);
  */
 void sandbox_unpin_strays(const struct sandbox *sb);
 
-/*
- * Forgets the counters of a closing session's own cgroup below the sandbox's
- * (systemd placement: its session scope, which goes with the session).
- */
-void sandbox_forget_session_counters(const struct sandbox *sb, const char *origin);
 
 /*
  * Drops the sessions whose process is gone; returns how many. A process whose

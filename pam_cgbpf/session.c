@@ -354,10 +354,8 @@ static int close_apply(struct sandbox *sb, const struct session_info *si,
 	/* Only a recorded session's process is moved: others never came from us. */
 	if (idx >= 0 && cgroup_of_pid(si->pid, cg, sizeof(cg)) == 0 && placement_holds(&sb->pl, cg))
 		sb->pl.ops->leave(&sb->pl, si->pid, sb->l.ses[idx].origin);
-	if (idx >= 0) {
-		sandbox_forget_session_counters(sb, sb->l.ses[idx].origin);
+	if (idx >= 0)
 		ledger_remove_session(&sb->l, (size_t)idx);
-	}
 	r = sandbox_reclaim_stale(&sb->l, err);
 	return r < 0 ? r : 0;
 }

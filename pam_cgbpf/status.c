@@ -261,38 +261,6 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 	}
 }
 
-/*
- * The cgroups whose counters make a sandbox's figures: the filters count per
- * cgroup of the socket, which is the sandbox cgroup itself in own placement and
- * every cgroup below logind's slice (session scopes, user@<UID>.service) in
- * systemd placement. Appends their ids to @ids.
- */
-static void cgroup_ids_below(const char *dir, int depth, uint64_t **ids, size_t *n)
-{
-	struct stat st;
-	struct dirent *e;
-	uint64_t *nv;
-	DIR *d;
-
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return;
-	nv = realloc(*ids, (*n + 1) * sizeof(**ids));
-	if (!nv)
-		return;
-	*ids = nv;
-	(*ids)[(*n)++] = (uint64_t)st.st_ino;
-	if (depth == 0 || !(d = opendir(dir)))
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char sub[LAYOUT_PATH_MAX];
-
-		if (e->d_type == DT_DIR && e->d_name[0] != '.' &&
-		    layout_join(sub, dir, e->d_name) == 0)
-			cgroup_ids_below(sub, depth - 1, ids, n);
-	}
-	closedir(d);
-}
-
 static void collect_counters(const struct cgbpf_settings *s, const struct sandbox_status *st,
 			     struct status_attach *a)
 {
@@ -315,21 +283,6 @@ static void collect_counters(const struct cgbpf_settings *s, const struct sandbo
 		/* Nothing counted for this cgroup yet. */
 		memset(c, 0, sizeof(*c));
 		r = 0;
-	}
-	for (size_t i = 0; r == 0 && i < st->n_cg_ids; i++) {
-		struct filter_counters more;
-
-		if (st->cg_ids[i] == l->cgroup_id ||
-		    filter_read_counters(dir, st->cg_ids[i], &more) < 0)
-			continue;
-		c->pass_pkts += more.pass_pkts;
-		c->pass_bytes += more.pass_bytes;
-		c->drop_pkts += more.drop_pkts;
-		c->drop_bytes += more.drop_bytes;
-		if (more.n_rules > c->n_rules)
-			c->n_rules = more.n_rules;
-		for (uint32_t k = 0; k < more.n_rules && k < FILTER_MAX_RULES; k++)
-			c->hits[k] += more.hits[k];
 	}
 	if (r < 0) {
 		set_error(&a->counters_error, "cannot read the counters in %s: %s", dir,
@@ -432,10 +385,8 @@ int sandbox_status_collect(const struct cgbpf_settings *s, uint32_t uid, struct 
 	out->cgroup_exists = access(out->cgroup_dir, F_OK) == 0;
 	out->slice = out->l.placement == PLACEMENT_SYSTEMD;
 	if (out->cgroup_exists && out->slice) {
-		/* What keeps the sandbox is what is left in the session scopes; every cgroup
-		   below the slice counts. */
+		/* What keeps the sandbox is what is left in the session scopes. */
 		read_scope_pids(out->cgroup_dir, &out->pids, &out->n_pids);
-		cgroup_ids_below(out->cgroup_dir, 8, &out->cg_ids, &out->n_cg_ids);
 	} else if (out->cgroup_exists) {
 		read_pids(out->cgroup_dir, &out->pids, &out->n_pids);
 	}
@@ -462,7 +413,6 @@ void sandbox_status_clear(struct sandbox_status *st)
 	free(st->att);
 	free(st->live);
 	free(st->cgroup_dir);
-	free(st->cg_ids);
 	free(st->pids);
 	ledger_clear(&st->l);
 	memset(st, 0, sizeof(*st));

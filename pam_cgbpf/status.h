@@ -48,8 +48,6 @@ struct sandbox_status {
 	char *cgroup_dir; /* absolute */
 	bool cgroup_exists;
 	bool slice;	  /* placement=systemd: cgroup_dir is logind's user-<UID>.slice */
-	uint64_t *cg_ids; /* the cgroups below the slice, whose counters add up */
-	size_t n_cg_ids;
 	pid_t *pids;
 	size_t n_pids;
 	struct status_attach *att; /* one per l.att, same order */

@@ -162,16 +162,17 @@ struct {
 	__type(value, struct filter_port_interval);
 } sport SEC(".maps");
 
+/*
+ * Per-CPU cgroup storage: the kernel gives each cgroup this program is attached
+ * to its own counters (a session scope below logind's slice counts into the
+ * slice's), made at attach and freed with the cgroup, so a closing sandbox has
+ * nothing to delete. Keyed by cgroup id for user space.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, FILTER_MAX_CGROUPS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE);
 	__type(key, __u64);
 	__type(value, struct filter_counters_value);
 } counters SEC(".maps");
-
-/* The initial value of a cgroup's counters (in .bss, never written). */
-static struct filter_counters_value zero_counters;
 
 static __always_inline void mask_and(struct filter_mask *acc, const struct filter_mask *m)
 {
@@ -293,17 +294,10 @@ static __always_inline int proto_has_ports(__u32 p)
 	       p == IPPROTO_DCCP;
 }
 
-static __always_inline void count(__u64 cgid, int verdict, __u32 rule, __u64 bytes)
+static __always_inline void count(int verdict, __u32 rule, __u64 bytes)
 {
-	struct filter_counters_value *c;
+	struct filter_counters_value *c = bpf_get_local_storage(&counters, 0);
 
-	c = bpf_map_lookup_elem(&counters, &cgid);
-	if (!c) {
-		bpf_map_update_elem(&counters, &cgid, &zero_counters, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&counters, &cgid);
-		if (!c)
-			return;
-	}
 	if (verdict == VERDICT_ALLOW) {
 		c->pass_pkts++;
 		c->pass_bytes += bytes;
@@ -524,7 +518,7 @@ static __always_inline int filter_skb(struct __sk_buff *skb)
 	match_l4(cfg, uses, &pi, &acc);
 	verdict = decide(&acc, &rule);
 out:
-	count(bpf_skb_cgroup_id(skb), verdict, rule, skb->len);
+	count(verdict, rule, skb->len);
 	return verdict;
 }
 
@@ -586,7 +580,7 @@ int filter_sock_create(struct bpf_sock *sk)
 			mask_and(&acc, &cfg->wild_proto);
 	}
 	verdict = decide(&acc, &rule);
-	count(bpf_get_current_cgroup_id(), verdict, rule, 0);
+	count(verdict, rule, 0);
 	return verdict;
 }
 
@@ -730,7 +724,7 @@ static __always_inline int filter_sock_addr(struct bpf_sock_addr *ctx, const int
 	verdict = early_decide(cfg, &acc, src_port, &rule);
 out:
 	/* The calling task's cgroup, which is the socket's unless the socket was passed on. */
-	count(bpf_get_current_cgroup_id(), verdict, rule, 0);
+	count(verdict, rule, 0);
 	return verdict;
 }
 

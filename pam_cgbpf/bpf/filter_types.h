@@ -108,7 +108,7 @@ struct filter_port_interval {
 };
 
 /*
- * Map "counters", PERCPU_HASH keyed by cgroup id (__u64). For sock_create,
+ * Map "counters", PERCPU_CGROUP_STORAGE keyed by cgroup id (__u64). For sock_create,
  * "packets" are sockets and bytes stay 0.
  */
 struct filter_counters_value {
@@ -118,7 +118,5 @@ struct filter_counters_value {
 	__u64 drop_bytes;
 	__u64 hits[FILTER_MAX_RULES];
 };
-
-#define FILTER_MAX_CGROUPS 65536
 
 #endif

@@ -26,6 +26,7 @@
 #include <linux/ipv6.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -779,86 +780,141 @@ static void test_malformed_packets(void)
 	}
 }
 
+/*
+ * The counters are per-CPU cgroup storage: the kernel makes them for each
+ * cgroup the program is attached to, and frees them with that cgroup. So they
+ * are shown with real traffic from a real cgroup (a test run counts into
+ * storage of its own, which it frees).
+ */
+struct sends {
+	int port; /* UDP to 127.0.0.1:port, 5 bytes each */
+	int n;
+	int want; /* 0: sent; EPERM: refused by the filter */
+};
+
+static int send_n_udp(void *arg)
+{
+	const struct sends *w = arg;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd, i, bad = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return 2;
+	inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+	sin.sin_port = htons((uint16_t)w->port);
+	for (i = 0; i < w->n; i++) {
+		ssize_t n = sendto(fd, "hello", 5, 0, (struct sockaddr *)&sin, sizeof(sin));
+
+		if (w->want ? !(n < 0 && errno == w->want) : n != 5)
+			bad++;
+	}
+	close(fd);
+	return bad ? 10 : 0;
+}
+
+/* Attaches @in's egress program to a new cgroup @name; the link fd, or -1. */
+static int egress_cgroup(const struct inst *in, const char *name, char *cg, size_t size)
+{
+	int cg_fd, link = -1;
+
+	if (in->fd < 0 || cg_make(name, cg, size) < 0)
+		return -1;
+	cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd >= 0)
+		link = bpf_link_create(in->fd, cg_fd, BPF_CGROUP_INET_EGRESS, NULL);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	return link;
+}
+
+/* Whether @id's counters are gone within 5 s (the kernel frees a removed cgroup's late). */
+static bool counters_freed(const struct inst *in, uint64_t id)
+{
+	struct timespec ts = { 0, 10 * 1000000L };
+	struct filter_counters c;
+
+	for (int i = 0; i < 500; i++) {
+		if (filter_read_counters(in->dir, id, &c) == -ENOENT)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
 static void test_counters(void)
 {
 	struct rule_list l = { .n = 0 };
 	struct filter_counters c;
-	uint64_t cgid = self_cgroup_id();
+	struct sends pass = { 39001, 3, 0 }, drop = { 39002, 2, EPERM };
 	struct inst in;
-	struct pkt p;
-	int i;
+	uint64_t id = 0;
+	char cg[512] = "";
+	int link;
 
-	CHECK(cgid != 0);
-	rule_dport(list_add(&l, ACT_ALLOW), 22, 22);
+	rule_dport(list_add(&l, ACT_ALLOW), 39001, 39001);
 	list_add(&l, ACT_DENY)->line = 42;
 	CHECK(inst_load(HOOK_EGRESS, &l, &in) == 0);
-	CHECK(filter_read_counters(in.dir, cgid, &c) == -ENOENT);
-	v4(&p, "1.1.1.1", "2.2.2.2", IPPROTO_TCP, 1, 22, 0);
-	for (i = 0; i < 3; i++)
-		CHECK(run(in.fd, &p) == ALLOW);
-	v6(&p, "::1", "::2", NULL, 0, IPPROTO_UDP, 1, 23, FRAG_NONE);
-	for (i = 0; i < 2; i++)
-		CHECK(run(in.fd, &p) == DROP);
-	v4(&p, "1.1.1.1", "2.2.2.2", IPPROTO_TCP, 1, 22, 0);
-	p.b[p.l3] = 0x44; /* malformed: dropped, no rule's hit */
-	CHECK(run(in.fd, &p) == DROP);
-
-	CHECK(filter_read_counters(in.dir, cgid, &c) == 0);
-	CHECK(c.n_rules == 2);
-	CHECK(c.pass_pkts == 3 && c.pass_bytes == 3 * (20 + 20 + 8));
-	CHECK(c.drop_pkts == 3 && c.drop_bytes == 2 * (40 + 8 + 8) + 48);
-	CHECK(c.hits[0] == 3 && c.hits[1] == 2 && c.hits[2] == 0);
-	CHECK(filter_image_rule_line(in.img, 1) == 42);
-
-	CHECK(filter_forget_cgroup(in.dir, cgid) == 0);
-	CHECK(filter_read_counters(in.dir, cgid, &c) == -ENOENT);
-	CHECK(filter_forget_cgroup(in.dir, cgid) == 0);
+	link = egress_cgroup(&in, "count", cg, sizeof(cg));
+	CHECK(link >= 0);
+	if (link >= 0) {
+		id = path_cgroup_id(cg);
+		CHECK(filter_read_counters(in.dir, id, &c) == 0);
+		CHECK(c.pass_pkts == 0 && c.drop_pkts == 0 && c.hits[0] == 0);
+		CHECK(in_cgroup(cg, send_n_udp, &pass) == 0);
+		CHECK(in_cgroup(cg, send_n_udp, &drop) == 0);
+		CHECK(filter_read_counters(in.dir, id, &c) == 0);
+		CHECK(c.n_rules == 2);
+		CHECK(c.pass_pkts == 3 && c.pass_bytes == 3 * (20 + 8 + 5));
+		CHECK(c.drop_pkts == 2 && c.drop_bytes == 2 * (20 + 8 + 5));
+		CHECK(c.hits[0] == 3 && c.hits[1] == 2 && c.hits[2] == 0);
+		CHECK(filter_image_rule_line(in.img, 1) == 42);
+		/* Detached, the counters stay with the cgroup; removed, they go with it. */
+		close(link);
+		CHECK(filter_read_counters(in.dir, id, &c) == 0 && c.pass_pkts == 3);
+	}
+	cg_remove(cg);
+	if (id)
+		CHECK(counters_freed(&in, id));
+	/* A cgroup it was never attached to has none. */
+	CHECK(filter_read_counters(in.dir, self_cgroup_id(), &c) == -ENOENT);
 	inst_free(&in);
 	list_clear(&l);
-	CHECK(filter_read_counters(in.dir, cgid, &c) == -ENOENT);
-}
-
-struct runs {
-	int fd;
-	int n;
-};
-
-static int run_n_packets(void *arg)
-{
-	struct runs *r = arg;
-	struct pkt p;
-	int i;
-
-	v4(&p, "1.1.1.1", "2.2.2.2", IPPROTO_UDP, 1, 53, 0);
-	for (i = 0; i < r->n; i++)
-		if (run(r->fd, &p) != DROP)
-			return 1;
-	return 0;
 }
 
 static void test_counters_per_cgroup(void)
 {
 	struct rule_list l = { .n = 0 };
 	struct filter_counters c;
-	char a[512], b[512];
-	struct runs ra, rb;
+	struct sends ra = { 53, 2, EPERM }, rb = { 53, 5, EPERM };
+	char a[512] = "", b[512] = "";
+	uint64_t ida = 0;
 	struct inst in;
+	int la, lb;
 
 	rule_dport(list_add(&l, ACT_DENY), 53, 53);
 	CHECK(inst_load(HOOK_EGRESS, &l, &in) == 0);
-	CHECK(cg_make("a", a, sizeof(a)) == 0);
-	CHECK(cg_make("b", b, sizeof(b)) == 0);
-	ra = (struct runs){ in.fd, 2 };
-	rb = (struct runs){ in.fd, 5 };
-	CHECK(in_cgroup(a, run_n_packets, &ra) == 0);
-	CHECK(in_cgroup(b, run_n_packets, &rb) == 0);
-	CHECK(filter_read_counters(in.dir, path_cgroup_id(a), &c) == 0);
-	CHECK(c.drop_pkts == 2 && c.hits[0] == 2 && c.pass_pkts == 0);
-	CHECK(filter_read_counters(in.dir, path_cgroup_id(b), &c) == 0);
-	CHECK(c.drop_pkts == 5 && c.hits[0] == 5);
-	CHECK(filter_forget_cgroup(in.dir, path_cgroup_id(a)) == 0);
-	CHECK(filter_read_counters(in.dir, path_cgroup_id(a), &c) == -ENOENT);
-	CHECK(filter_read_counters(in.dir, path_cgroup_id(b), &c) == 0);
+	la = egress_cgroup(&in, "a", a, sizeof(a));
+	lb = egress_cgroup(&in, "b", b, sizeof(b));
+	CHECK(la >= 0 && lb >= 0);
+	if (la >= 0 && lb >= 0) {
+		ida = path_cgroup_id(a);
+		CHECK(in_cgroup(a, send_n_udp, &ra) == 0);
+		CHECK(in_cgroup(b, send_n_udp, &rb) == 0);
+		CHECK(filter_read_counters(in.dir, ida, &c) == 0);
+		CHECK(c.drop_pkts == 2 && c.hits[0] == 2 && c.pass_pkts == 0);
+		CHECK(filter_read_counters(in.dir, path_cgroup_id(b), &c) == 0);
+		CHECK(c.drop_pkts == 5 && c.hits[0] == 5);
+		close(la);
+		la = -1;
+		cg_remove(a);
+		CHECK(counters_freed(&in, ida));
+		CHECK(filter_read_counters(in.dir, path_cgroup_id(b), &c) == 0 && c.drop_pkts == 5);
+	}
+	if (la >= 0)
+		close(la);
+	if (lb >= 0)
+		close(lb);
 	cg_remove(a);
 	cg_remove(b);
 	inst_free(&in);
