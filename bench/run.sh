@@ -18,6 +18,7 @@ echo "== session (policy attaches ingress, egress and sock_create)"
 "$BUILD/bench/session_bench" "$CONFDIR" bench-sandbox bench-permit "$U" "${BENCH_SESSIONS:-500}" \
 	"$CG2" "$FLOOR_CG" "$FLOOR_PINS"
 . "$(dirname "$0")/login.sh"
+. "$(dirname "$0")/systemd_login.sh"
 . "$(dirname "$0")/syscalls.sh"
 . "$(dirname "$0")/favordynmods.sh"
 
