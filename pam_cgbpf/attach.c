@@ -354,9 +354,17 @@ static bool is_bpffs(const char *path)
 
 int bpffs_mkdir(const char *dir, struct cgbpf_error *err)
 {
+	bool created;
+
+	return bpffs_mkdir_new(dir, &created, err);
+}
+
+int bpffs_mkdir_new(const char *dir, bool *created, struct cgbpf_error *err)
+{
 	struct stat st;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	*created = mkdir(dir, 0700) == 0;
+	if (!*created && errno != EEXIST)
 		return cgbpf_error_set(err, errno, "cannot create %s: %m", dir);
 	if (lstat(dir, &st) < 0)
 		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);

@@ -53,6 +53,8 @@ int bpffs_ensure(const char *dir, struct cgbpf_error *err);
 
 /* mkdir of a root-only directory on bpffs, tolerating an existing one. */
 int bpffs_mkdir(const char *dir, struct cgbpf_error *err);
+/* bpffs_mkdir; *@created says whether it made the directory (so it is empty). */
+int bpffs_mkdir_new(const char *dir, bool *created, struct cgbpf_error *err);
 
 /*
  * A program fd for @w: from the shared cache (layout_shared_entry), or loaded

@@ -55,19 +55,15 @@ static bool systemd_runs(void)
 }
 
 int placement_for_session(struct placement *p, const struct cgbpf_settings *s, uint32_t uid,
-			  pid_t pid, struct cgbpf_error *err)
+			  const char *cg, struct cgbpf_error *err)
 {
-	char cg[LAYOUT_PATH_MAX], who[32];
+	char who[32];
 	struct logind_where w;
 	enum placement_kind kind;
 	int r;
 
 	if (s->placement == PLACEMENT_OWN)
 		return placement_own(p, s, uid, err);
-	r = cgroup_of_pid(pid, cg, sizeof(cg));
-	if (r < 0)
-		return cgbpf_error_set(err, r, "cannot read the cgroup of process %d: %s", (int)pid,
-				       errno_text(r));
 	logind_classify(cg, uid, &w);
 	snprintf(who, sizeof(who), "uid %" PRIu32, uid);
 	r = placement_choose(s->placement, systemd_runs(), &w, who, cg, &kind, err);

@@ -47,9 +47,12 @@ struct placement_ops {
 	int (*remove)(struct placement *p);
 };
 
-/* Chooses the placement of a new session of @uid opened by @pid (settings: placement=). */
+/*
+ * Chooses the placement of a new session of @uid whose process is in cgroup
+ * @cg (as /proc/PID/cgroup gives it; settings: placement=).
+ */
 int placement_for_session(struct placement *p, const struct cgbpf_settings *s, uint32_t uid,
-			  pid_t pid, struct cgbpf_error *err);
+			  const char *cg, struct cgbpf_error *err);
 /* The placement of a live sandbox, from its ledger (close, gc, reload, status). */
 int placement_from_ledger(struct placement *p, const struct cgbpf_settings *s,
 			  const struct ledger *l, struct cgbpf_error *err);

@@ -278,7 +278,7 @@ static int attach_one(struct sandbox *sb, const struct want_attach *w, int cg_fd
 		    pin_path(sb, name, pin) < 0)
 			return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long",
 					       sb->s->bpffs);
-	} while (access(pin, F_OK) == 0);
+	} while (!sb->pins_empty && access(pin, F_OK) == 0);
 	r = attach_get_prog(w, sb->s, sb->s->config, &prog_fd, err);
 	if (r < 0)
 		return r;

@@ -31,6 +31,7 @@ struct sandbox {
 	struct placement pl; /* set by sandbox_place_* */
 	char pin_dir[LAYOUT_PATH_MAX];
 	char shared_dir[LAYOUT_PATH_MAX];
+	bool pins_empty; /* pin_dir was just made: no name in it is taken */
 	struct ledger_file lf;
 	struct ledger l;
 };
@@ -119,7 +120,6 @@ void sandbox_change_done(struct sandbox_change *c);
  * that their names can be used again and nothing unrecorded stays attached.
  */
 void sandbox_unpin_strays(const struct sandbox *sb);
-
 
 /*
  * Drops the sessions whose process is gone; returns how many. A process whose

@@ -39,16 +39,19 @@ static int open_prepare(struct opening *o, struct cgbpf_error *err)
 	int r;
 
 	r = sandbox_init(&o->sb, o->s, o->w.rec.uid, err);
-	if (r == 0)
-		r = placement_for_session(&o->sb.pl, o->s, o->w.rec.uid, si->pid, err);
+	if (r < 0)
+		return r;
+	r = cgroup_of_pid(si->pid, o->origin, sizeof(o->origin));
+	if (r < 0)
+		return cgbpf_error_set(err, r, "cannot read the cgroup of process %d: %s", si->pid,
+				       errno_text(r));
+	/* Where the process is decides the placement, and is where it goes back at close. */
+	r = placement_for_session(&o->sb.pl, o->s, o->w.rec.uid, o->origin, err);
 	if (r < 0)
 		return r;
 	r = proc_start_time(si->pid, &o->ses.start_time);
 	if (r < 0)
 		return cgbpf_error_set(err, r, "cannot read the start time of process %d", si->pid);
-	r = cgroup_of_pid(si->pid, o->origin, sizeof(o->origin));
-	if (r < 0)
-		return cgbpf_error_set(err, r, "cannot read the cgroup of process %d", si->pid);
 	return 0;
 }
 
@@ -180,8 +183,9 @@ static int open_apply(struct opening *o, struct cgbpf_error *err)
 	o->cg_fd = sandbox_open_cgroup(sb, err);
 	if (o->cg_fd < 0)
 		return o->cg_fd;
-	o->pin_dir_created = access(sb->pin_dir, F_OK) != 0;
-	r = bpffs_mkdir(sb->pin_dir, err);
+	r = bpffs_mkdir_new(sb->pin_dir, &o->pin_dir_created, err);
+	/* A new directory has no stray pins whose names the new links must skip. */
+	sb->pins_empty = o->pin_dir_created;
 	if (r < 0)
 		return r;
 	r = sandbox_apply_locked(sb, &o->w.ws, o->cg_fd, &o->c, err);
