@@ -30,6 +30,8 @@ struct placement_ops {
 	const char *name; /* "own", "systemd" */
 	/* Whether sandboxes here use the anchor cgroup (own: yes; systemd: no cgroup of ours). */
 	bool anchored;
+	/* Whether remove takes the sandbox cgroup away (own: yes; systemd: the slice stays). */
+	bool removes_cgroup;
 	/* Makes sure the sandbox cgroup exists (own: mkdir, root-owned; systemd: checks the
 	   slice is there). *created: made by this call, so rollback removes it. */
 	int (*prepare)(struct placement *p, bool *created, struct cgbpf_error *err);

@@ -72,6 +72,7 @@ static int own_remove(struct placement *p)
 const struct placement_ops placement_own_ops = {
 	.name = "own",
 	.anchored = true,
+	.removes_cgroup = true,
 	.prepare = own_prepare,
 	.enter = own_enter,
 	.leave = own_leave,

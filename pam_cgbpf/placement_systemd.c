@@ -146,6 +146,7 @@ static int systemd_remove(struct placement *p)
 const struct placement_ops placement_systemd_ops = {
 	.name = "systemd",
 	.anchored = false,
+	.removes_cgroup = false,
 	.prepare = systemd_prepare,
 	.enter = systemd_enter,
 	.leave = systemd_leave,

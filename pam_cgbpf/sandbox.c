@@ -335,6 +335,15 @@ bool sandbox_change_any(const struct sandbox_change *c)
 	return any;
 }
 
+/* Unlinks one attachment's pin, whose cgroup is gone (not dropping it from the ledger). */
+static void unpin_one(const struct sandbox *sb, const struct ledger_attach *a)
+{
+	char pin[LAYOUT_PATH_MAX];
+
+	if (pin_path(sb, a->link, pin) == 0 && unlink(pin) < 0 && errno != ENOENT)
+		cgbpf_log(LOG_WARNING, "cannot remove %s: %m", pin);
+}
+
 /* Detaches one attachment of the ledger (not dropping it from the ledger). */
 static void detach_one(const struct sandbox *sb, const struct ledger_attach *a)
 {
@@ -442,19 +451,38 @@ int ledger_boot_check(const struct ledger *l, bool *this_boot, struct cgbpf_erro
 	return 0;
 }
 
-/* Detaches everything and removes the pins, the cgroup and the ledger. */
+/*
+ * Detaches everything and removes the pins, the cgroup and the ledger. An
+ * empty cgroup of ours goes first: nothing can enter a removed cgroup, and
+ * the kernel releases what was attached to it with it, so its pins are only
+ * unlinked (no lookup and detach of each link); if it cannot go, nothing is
+ * detached and the sandbox stays whole for the next close or gc. A cgroup
+ * that stays (logind's slice) has each link detached.
+ */
 static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 {
+	bool gone = sb->pl.ops->removes_cgroup;
 	int r;
 
+	if (gone) {
+		r = sb->pl.ops->remove(&sb->pl);
+		if (r < 0)
+			return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s",
+					       sb->pl.cg_dir, errno_text(r));
+	}
 	for (size_t j = 0; j < sb->l.n_att; j++)
-		detach_one(sb, &sb->l.att[j]);
+		if (gone)
+			unpin_one(sb, &sb->l.att[j]);
+		else
+			detach_one(sb, &sb->l.att[j]);
 	if (rmdir(sb->pin_dir) < 0 && errno != ENOENT)
 		cgbpf_log(LOG_WARNING, "cannot remove %s: %m", sb->pin_dir);
-	r = sb->pl.ops->remove(&sb->pl);
-	if (r < 0)
-		return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s", sb->pl.cg_dir,
-				       errno_text(r));
+	if (!gone) {
+		r = sb->pl.ops->remove(&sb->pl);
+		if (r < 0)
+			return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s",
+					       sb->pl.cg_dir, errno_text(r));
+	}
 	r = ledger_file_remove(&sb->lf);
 	if (r < 0)
 		return cgbpf_error_set(err, r, "cannot remove ledger %s: %s", sb->lf.path,
