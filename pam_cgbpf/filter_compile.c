@@ -14,6 +14,7 @@
  * lines for status.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,8 +560,8 @@ static int finish_tables(struct filter_image *img, struct prefix_list *lists,
 	return 0;
 }
 
-int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t n_rules,
-		   const char *file, struct filter_image **out, struct cgbpf_error *err)
+static int compile_new(enum cgbpf_hook hook, const struct rule *const *rules, size_t n_rules,
+		       const char *file, struct filter_image **out, struct cgbpf_error *err)
 {
 	struct prefix_list lists[FILTER_LPM_COUNT] = { { NULL, 0, 0 } };
 	struct filter_image *img;
@@ -593,8 +594,157 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 		return ret;
 	}
 	image_compute_id(img);
+	img->refs = 1;
 	*out = img;
 	return 0;
+}
+
+/*
+ * ---- the compile cache --------------------------------------------------------------------
+ * A process that opens sessions one after another (a PAM application that
+ * stays, a login manager) compiles the same rules each time: the image, and
+ * its SHA-256 id, depend only on the hook and on what the rules say. So the
+ * last few images are kept, keyed by an exact copy of those (every field the
+ * compiler reads, the prefixes and ports included), compared byte for byte:
+ * a policy file that changed in any way that matters misses.
+ */
+#define CACHE_SLOTS 8
+
+struct cache_slot {
+	uint8_t *key;
+	size_t key_len;
+	struct filter_image *img;
+	uint64_t used;
+};
+
+static struct cache_slot cache[CACHE_SLOTS];
+static uint64_t cache_clock;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct keybuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void key_put(struct keybuf *k, const void *v, size_t n)
+{
+	if (k->oom || n == 0)
+		return;
+	if (k->len + n > k->cap) {
+		size_t cap = k->cap ? k->cap : 512;
+		uint8_t *np;
+
+		while (cap < k->len + n)
+			cap *= 2;
+		np = realloc(k->p, cap);
+		if (!np) {
+			k->oom = true;
+			return;
+		}
+		k->p = np;
+		k->cap = cap;
+	}
+	memcpy(k->p + k->len, v, n);
+	k->len += n;
+}
+
+static void key_u64(struct keybuf *k, uint64_t v)
+{
+	key_put(k, &v, sizeof(v));
+}
+
+/* Everything of @rules that compile_new reads; NULL when out of memory. */
+static uint8_t *cache_key(enum cgbpf_hook hook, const struct rule *const *rules, size_t n,
+			  size_t *len)
+{
+	struct keybuf k = { 0 };
+
+	key_u64(&k, (uint64_t)hook);
+	key_u64(&k, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct rule *r = rules[i];
+
+		key_u64(&k, r->line);
+		key_u64(&k, (uint64_t)r->action);
+		key_u64(&k, r->matchers);
+		key_u64(&k, r->families);
+		key_u64(&k, r->types);
+		key_put(&k, r->proto, sizeof(r->proto));
+		key_u64(&k, r->n_daddr);
+		key_put(&k, r->daddr, r->n_daddr * sizeof(*r->daddr));
+		key_u64(&k, r->n_saddr);
+		key_put(&k, r->saddr, r->n_saddr * sizeof(*r->saddr));
+		key_u64(&k, r->n_dport);
+		key_put(&k, r->dport, r->n_dport * sizeof(*r->dport));
+		key_u64(&k, r->n_sport);
+		key_put(&k, r->sport, r->n_sport * sizeof(*r->sport));
+	}
+	if (k.oom) {
+		free(k.p);
+		return NULL;
+	}
+	*len = k.len;
+	return k.p;
+}
+
+static struct filter_image *image_ref(struct filter_image *img)
+{
+	__atomic_add_fetch(&img->refs, 1, __ATOMIC_RELAXED);
+	return img;
+}
+
+int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t n_rules,
+		   const char *file, struct filter_image **out, struct cgbpf_error *err)
+{
+	struct cache_slot *victim = &cache[0];
+	uint8_t *key;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	key = cache_key(hook, rules, n_rules, &len);
+	if (key) {
+		pthread_mutex_lock(&cache_lock);
+		for (size_t i = 0; i < CACHE_SLOTS; i++) {
+			struct cache_slot *c = &cache[i];
+
+			if (c->img && c->key_len == len && !memcmp(c->key, key, len)) {
+				c->used = ++cache_clock;
+				*out = image_ref(c->img);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&cache_lock);
+		if (*out) {
+			free(key);
+			return 0;
+		}
+	}
+	r = compile_new(hook, rules, n_rules, file, out, err);
+	if (r < 0 || !key) {
+		free(key);
+		return r;
+	}
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 1; i < CACHE_SLOTS; i++)
+		if (cache[i].used < victim->used)
+			victim = &cache[i];
+	free(victim->key);
+	filter_image_free(victim->img);
+	*victim = (struct cache_slot){ key, len, image_ref(*out), ++cache_clock };
+	pthread_mutex_unlock(&cache_lock);
+	return 0;
+}
+
+/* What the cache holds goes with the library (valgrind, LeakSanitizer). */
+__attribute__((destructor)) static void cache_clear(void)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		free(cache[i].key);
+		filter_image_free(cache[i].img);
+		cache[i] = (struct cache_slot){ 0 };
+	}
 }
 
 /* Whether a rule's proto= (or its absence) lets it match a TCP or UDP socket's packets. */
@@ -644,7 +794,7 @@ void filter_image_free(struct filter_image *img)
 {
 	size_t m;
 
-	if (!img)
+	if (!img || (img->refs > 0 && __atomic_sub_fetch(&img->refs, 1, __ATOMIC_ACQ_REL) > 0))
 		return;
 	for (m = 0; m < FILTER_LPM_COUNT; m++)
 		free(img->lpm[m].v);

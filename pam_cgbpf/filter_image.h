@@ -48,6 +48,7 @@ struct filter_image {
 	struct filter_prefix_set lpm[FILTER_LPM_COUNT];
 	struct filter_port_table dport, sport;
 	char id[65];
+	unsigned int refs; /* images are shared (compile cache): filter_image_free drops one */
 };
 
 static inline int filter_lpm_is_v6(enum filter_lpm_map m)
