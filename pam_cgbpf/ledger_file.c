@@ -56,10 +56,18 @@ int state_dir_ensure(const char *state_dir, struct cgbpf_error *err)
 {
 	struct stat st;
 
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
-		return cgbpf_error_set(err, errno, "cannot create state_dir %s: %m", state_dir);
-	if (lstat(state_dir, &st) < 0)
-		return cgbpf_error_set(err, errno, "cannot stat state_dir %s: %m", state_dir);
+	/* It exists but on the first login after boot: look before making it. */
+	if (lstat(state_dir, &st) < 0) {
+		if (errno != ENOENT)
+			return cgbpf_error_set(err, errno, "cannot stat state_dir %s: %m",
+					       state_dir);
+		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+			return cgbpf_error_set(err, errno, "cannot create state_dir %s: %m",
+					       state_dir);
+		if (lstat(state_dir, &st) < 0)
+			return cgbpf_error_set(err, errno, "cannot stat state_dir %s: %m",
+					       state_dir);
+	}
 	if (!S_ISDIR(st.st_mode))
 		return cgbpf_error_set(err, ENOTDIR, "state_dir %s is not a directory", state_dir);
 	if (st.st_uid != 0 || (st.st_mode & 022))
@@ -193,10 +201,13 @@ int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgb
 		return cgbpf_error_set(err, r, "cannot encode ledger: out of memory");
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", lf->path) >= sizeof(tmp))
 		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
-	/* A leftover is from a writer that died holding this user's lock, which we hold now. */
-	if (unlink(tmp) < 0 && errno != ENOENT)
-		return cgbpf_error_set(err, errno, "cannot remove %s: %m", tmp);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* A leftover is from a writer that died holding this user's lock, which we hold. */
+		if (unlink(tmp) < 0 && errno != ENOENT)
+			return cgbpf_error_set(err, errno, "cannot remove %s: %m", tmp);
+		fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return cgbpf_error_set(err, errno, "cannot create %s: %m", tmp);
 	/*
