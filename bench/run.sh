@@ -12,6 +12,8 @@ policy "* ingress deny saddr=192.0.2.0/24" "* egress deny daddr=198.51.100.0/24 
 	"* sock_create deny type=raw"
 # The kernel floor's own cgroup and pins, removed even if session_bench dies half-way.
 FLOOR_CG=$CG2/$TAG-floor FLOOR_PINS=/sys/fs/bpf/$TAG-floor
+# bpffs where the module would mount it at its first login (a fresh boot may have none yet).
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || die "bench" "cannot mount bpffs at /sys/fs/bpf"
 mkdir "$FLOOR_CG" "$FLOOR_PINS"
 on_exit sandbox_destroy "$FLOOR_CG" "$FLOOR_PINS" /nonexistent
 echo "== session (policy attaches ingress, egress and sock_create)"
