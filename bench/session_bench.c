@@ -251,6 +251,79 @@ static int floor_cycle(const struct floor *f, double *t)
 	return 0;
 }
 
+/* ---- live sandboxes ----------------------------------------------------------------------- */
+
+/*
+ * What N other users' live sandboxes leave on the machine, made with direct
+ * system calls in the module's own places: a cgroup under cgroup_root with
+ * the 7 links, their pins in a directory of their own under bpffs, and a
+ * ledger file in state_dir (empty: nothing reads another user's ledger at a
+ * login). The uids are above any real one. Returns how many were made.
+ */
+#define LIVE_UID0 3000000u
+
+static void live_path(char *buf, size_t size, const char *dir, uint32_t uid, const char *suffix)
+{
+	snprintf(buf, size, "%s/user-%u%s", dir, uid, suffix);
+}
+
+static size_t live_make(const struct floor *f, size_t n, const char *cg_root, const char *bpffs,
+			const char *state)
+{
+	static const char *const hook[FLOOR_HOOKS] = { "ingress",  "egress",   "sock_create",
+						       "connect4", "connect6", "sendmsg4",
+						       "sendmsg6" };
+	size_t made = 0;
+
+	for (; made < n; made++) {
+		uint32_t uid = LIVE_UID0 + (uint32_t)made;
+		char cg[4200], dir[4200], pin[4400], ledger[4200];
+		int cg_fd, r = 0, fd;
+
+		live_path(cg, sizeof(cg), cg_root, uid, "");
+		live_path(dir, sizeof(dir), bpffs, uid, "");
+		live_path(ledger, sizeof(ledger), state, uid, ".ledger");
+		if (mkdir(cg, 0755) < 0 || mkdir(dir, 0700) < 0)
+			break;
+		cg_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg_fd < 0)
+			break;
+		for (int i = 0; i < FLOOR_HOOKS && r == 0; i++) {
+			snprintf(pin, sizeof(pin), "%s/%s-%d", dir, hook[i], i);
+			r = link_pin(f, i, cg_fd, pin);
+		}
+		close(cg_fd);
+		fd = open(ledger, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (r < 0 || fd < 0)
+			break;
+		close(fd);
+	}
+	return made;
+}
+
+static void live_remove(size_t n, const char *cg_root, const char *bpffs, const char *state)
+{
+	static const char *const hook[FLOOR_HOOKS] = { "ingress",  "egress",   "sock_create",
+						       "connect4", "connect6", "sendmsg4",
+						       "sendmsg6" };
+
+	for (size_t k = 0; k <= n; k++) {
+		uint32_t uid = LIVE_UID0 + (uint32_t)k;
+		char path[4400], dir[4200];
+
+		live_path(dir, sizeof(dir), bpffs, uid, "");
+		for (int i = 0; i < FLOOR_HOOKS; i++) {
+			snprintf(path, sizeof(path), "%s/%s-%d", dir, hook[i], i);
+			unlink(path);
+		}
+		rmdir(dir);
+		live_path(path, sizeof(path), cg_root, uid, "");
+		rmdir(path);
+		live_path(path, sizeof(path), state, uid, ".ledger");
+		unlink(path);
+	}
+}
+
 /* ---- statistics -------------------------------------------------------------------------- */
 
 static int cmp_double(const void *a, const void *b)
@@ -280,8 +353,10 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: session_bench CONFDIR SANDBOX_SERVICE PERMIT_SERVICE USER "
-				"[N [CG2_MOUNT FLOOR_CGROUP FLOOR_BPFFS]]\n");
+		fprintf(stderr,
+			"usage: session_bench CONFDIR SANDBOX_SERVICE PERMIT_SERVICE USER "
+			"[N [CG2_MOUNT FLOOR_CGROUP FLOOR_BPFFS [LIVE CG_ROOT_DIR BPFFS_DIR "
+			"STATE_DIR]]]\n");
 		return 64;
 	}
 	confdir = argv[1];
@@ -353,6 +428,45 @@ int main(int argc, char **argv)
 		       "<= "
 		       "2x)\n",
 		       med_a - med_b, (med_a - med_b) / med_f);
+	}
+	if (floor && argc > 12) {
+		size_t want = strtoul(argv[9], NULL, 10), made, m = n / 2 < 10 ? 10 : n / 2;
+		double t0 = now_us(), med_live, med_live_b;
+
+		made = live_make(&f, want, argv[10], argv[11], argv[12]);
+		if (made < want) {
+			fprintf(stderr, "session_bench: made %zu of %zu live sandboxes: %s\n", made,
+				want, strerror(errno));
+			live_remove(made, argv[10], argv[11], argv[12]);
+			goto fail;
+		}
+		printf("with %zu other live sandboxes (%zu links; made in %.1f s), %zu "
+		       "iterations\n",
+		       made, made * FLOOR_HOOKS, (now_us() - t0) / 1e6, m);
+		for (size_t i = 0; i < m; i++) {
+			double t[STEP_COUNT];
+
+			a[i] = cycle(confdir, sandbox, user);
+			b[i] = cycle(confdir, permit, user);
+			if (a[i] < 0 || b[i] < 0 || floor_cycle(&f, t) < 0) {
+				live_remove(made, argv[10], argv[11], argv[12]);
+				goto fail;
+			}
+			fl[i] = 0;
+			for (int s = 0; s < STEP_COUNT; s++)
+				fl[i] += t[s];
+		}
+		live_remove(made, argv[10], argv[11], argv[12]);
+		med_live = pct(a, m, 0.5);
+		med_live_b = pct(b, m, 0.5);
+		printf("  %-34s median %8.1f us   p99 %8.1f us\n", "pam_permit only", med_live_b,
+		       pct(b, m, 0.99));
+		printf("  %-34s median %8.1f us   p99 %8.1f us\n", "pam_cgbpf (3 hooks, 7 links)",
+		       med_live, pct(a, m, 0.99));
+		printf("  %-34s median %8.1f us   (%.1f us with none)\n",
+		       "kernel floor (direct syscalls)", pct(fl, m, 0.5), med_f);
+		printf("  added by pam_cgbpf                 %.1f us (%.1f us with none)\n",
+		       med_live - med_live_b, med_a - med_b);
 	}
 	floor_teardown(&f);
 	return 0;
