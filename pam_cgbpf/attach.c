@@ -12,6 +12,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+#include "sysbpf.h"
 #include <linux/magic.h>
 
 #include "attach.h"
@@ -225,7 +227,7 @@ static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char
 				      "pinned %s refused: must be owned by root and not writable "
 				      "by group or others",
 				      rule->path);
-	fd = bpf_obj_get(rule->path);
+	fd = sysbpf_obj_get(rule->path);
 	if (fd < 0)
 		return cgbpf_error_at(err, errno, file, rule->line,
 				      "pinned %s is not a pinned BPF object: %m", rule->path);
@@ -239,7 +241,7 @@ static int want_pinned(const struct rule *rule, enum cgbpf_hook hook, const char
 		return cgbpf_error_at(err, EINVAL, file, rule->line,
 				      "pinned %s is a %s, not a program", rule->path,
 				      strcmp(kind, "bpf-map") ? kind : "map");
-	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) < 0)
+	if (sysbpf_obj_get_info_by_fd(fd, &info, &info_len) < 0)
 		return cgbpf_error_at(err, errno, file, rule->line, "pinned %s: %m", rule->path);
 	if (info.type != hook_prog_types[hook])
 		return cgbpf_error_at(err, EINVAL, file, rule->line,
@@ -492,7 +494,7 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 
 	if (layout_join(pin, dir, LAYOUT_PROG_PIN) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
-	fd = bpf_obj_get(pin);
+	fd = sysbpf_obj_get(pin);
 	if (fd >= 0) {
 		*prog_fd = fd;
 		return 0;
@@ -509,7 +511,7 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 	r = bpffs_mkdir(dir, err);
 	if (r < 0)
 		return r;
-	if (bpf_obj_pin(bpf_program__fd(prog), pin) < 0) {
+	if (sysbpf_obj_pin(bpf_program__fd(prog), pin) < 0) {
 		r = cgbpf_error_set(err, errno, "cannot pin %s: %m", pin);
 		rmdir(dir);
 		return r;
@@ -532,7 +534,7 @@ int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
 	int fd;
 
 	if (w->kind == ATT_PINNED) {
-		fd = bpf_obj_get(w->path);
+		fd = sysbpf_obj_get(w->path);
 		if (fd < 0)
 			return cgbpf_error_at(err, errno, policy_file, w->line, "pinned %s: %m",
 					      w->path);
@@ -549,7 +551,7 @@ int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
 	 * call; filter_get_shared checks the instance and loads it otherwise.
 	 */
 	if (layout_join(pin, dir, LAYOUT_PROG_PIN) == 0) {
-		fd = bpf_obj_get(pin);
+		fd = sysbpf_obj_get(pin);
 		if (fd >= 0) {
 			*prog_fd = fd;
 			return 0;
@@ -567,13 +569,13 @@ int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pi
 		return cgbpf_error_set(err, EIO, "cannot attach to hook %s: injected fault",
 				       hook_name(hook));
 	/* A bpf_link has multi semantics and cannot be detached without its fd. */
-	link = bpf_link_create(prog_fd, cg_fd, hook_attach_types[hook], NULL);
+	link = sysbpf_link_create(prog_fd, cg_fd, hook_attach_types[hook]);
 	if (link < 0)
 		return cgbpf_error_set(err, errno, "cannot attach to hook %s: %m", hook_name(hook));
-	if (bpf_obj_pin(link, pin) < 0) {
+	if (sysbpf_obj_pin(link, pin) < 0) {
 		int r = cgbpf_error_set(err, errno, "cannot pin link %s: %m", pin);
 
-		bpf_link_detach(link);
+		sysbpf_link_detach(link);
 		return r;
 	}
 	return 0;
@@ -581,14 +583,14 @@ int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pi
 
 int attach_link_cgroup(const char *pin, uint64_t *cgroup_id)
 {
-	_cleanup_close_ int fd = bpf_obj_get(pin);
+	_cleanup_close_ int fd = sysbpf_obj_get(pin);
 	struct bpf_link_info info;
 	__u32 len = sizeof(info);
 
 	if (fd < 0)
 		return -errno;
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+	if (sysbpf_obj_get_info_by_fd(fd, &info, &len) < 0)
 		return -errno;
 	if (info.type != BPF_LINK_TYPE_CGROUP)
 		return -EINVAL;
@@ -605,12 +607,12 @@ bool attach_link_alive(const char *pin, uint64_t cgroup_id)
 
 int attach_unpin(const char *pin)
 {
-	_cleanup_close_ int fd = bpf_obj_get(pin);
+	_cleanup_close_ int fd = sysbpf_obj_get(pin);
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	/* Detach now even if someone else still holds a reference to the link. */
-	bpf_link_detach(fd);
+	sysbpf_link_detach(fd);
 	if (unlink(pin) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;

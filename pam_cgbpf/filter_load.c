@@ -22,6 +22,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "sysbpf.h"
+
 #include "fault.h"
 #include "filter.skel.h"
 #include "filter_image.h"
@@ -298,7 +300,7 @@ static int update(int fd, const void *key, const void *value, const char *name,
 {
 	int e;
 
-	if (bpf_map_update_elem(fd, key, value, BPF_ANY) < 0) {
+	if (sysbpf_map_update_elem(fd, key, value, BPF_ANY) < 0) {
 		e = errno;
 		return cgbpf_error_set(err, e, "cannot fill filter map %s: %s", name, strerror(e));
 	}
@@ -381,7 +383,7 @@ static int fill_maps(struct filter_bpf *skel, const struct filter_image *img,
 				     map_names[i], err);
 			break;
 		}
-		if (r == 0 && bpf_map_freeze(fd) < 0) {
+		if (r == 0 && sysbpf_map_freeze(fd) < 0) {
 			e = errno;
 			r = cgbpf_error_set(err, e, "cannot freeze filter map %s: %s", map_names[i],
 					    strerror(e));
@@ -420,14 +422,14 @@ static int open_pinned(const struct filter_image *img, const char *dir, int *pro
 	r = pin_path(path, sizeof(path), dir, PROG_PIN_NAME);
 	if (r < 0)
 		return r;
-	fd = bpf_obj_get(path);
+	fd = sysbpf_obj_get(path);
 	if (fd < 0)
 		return -errno;
 	memset(&pinfo, 0, sizeof(pinfo));
 	pinfo.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
 	pinfo.map_ids = (__u64)(unsigned long)map_ids;
 	len = sizeof(pinfo);
-	if (bpf_obj_get_info_by_fd(fd, &pinfo, &len) < 0) {
+	if (sysbpf_obj_get_info_by_fd(fd, &pinfo, &len) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -438,14 +440,14 @@ static int open_pinned(const struct filter_image *img, const char *dir, int *pro
 	r = pin_path(path, sizeof(path), dir, map_names[MAP_CONFIG]);
 	if (r < 0)
 		goto out;
-	mfd = bpf_obj_get(path);
+	mfd = sysbpf_obj_get(path);
 	if (mfd < 0) {
 		r = -errno;
 		goto out;
 	}
 	memset(&minfo, 0, sizeof(minfo));
 	len = sizeof(minfo);
-	if (bpf_obj_get_info_by_fd(mfd, &minfo, &len) < 0) {
+	if (sysbpf_obj_get_info_by_fd(mfd, &minfo, &len) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -456,7 +458,7 @@ static int open_pinned(const struct filter_image *img, const char *dir, int *pro
 		goto out;
 	}
 	memset(&have, 0, sizeof(have));
-	if (bpf_map_lookup_elem(mfd, &key, &have) < 0) {
+	if (sysbpf_map_lookup_elem(mfd, &key, &have) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -503,7 +505,7 @@ static int pin_instance(struct filter_bpf *skel, const struct filter_image *img,
 		/* For the rollback tests: fail with the maps pinned, the program not. */
 		if (i == n_maps && fault_hit("filter_pin"))
 			return cgbpf_error_set(err, EIO, "cannot pin %s: injected fault", path);
-		if (bpf_obj_pin(fd, path) < 0) {
+		if (sysbpf_obj_pin(fd, path) < 0) {
 			e = errno;
 			return cgbpf_error_set(err, e, "cannot pin %s: %s", path, strerror(e));
 		}
@@ -603,7 +605,7 @@ static int open_pinned_map(const char *dir, const char *name)
 	r = pin_path(path, sizeof(path), dir, name);
 	if (r < 0)
 		return r;
-	fd = bpf_obj_get(path);
+	fd = sysbpf_obj_get(path);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -616,7 +618,7 @@ int filter_read_counters(const char *dir, uint64_t cgroup_id, struct filter_coun
 	__u64 id = cgroup_id;
 
 	memset(out, 0, sizeof(*out));
-	ncpu = libbpf_num_possible_cpus();
+	ncpu = sysbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return ncpu < 0 ? ncpu : -EINVAL;
 	cfd = open_pinned_map(dir, map_names[MAP_CONFIG]);
@@ -627,7 +629,7 @@ int filter_read_counters(const char *dir, uint64_t cgroup_id, struct filter_coun
 		r = mfd;
 		goto out;
 	}
-	if (bpf_map_lookup_elem(cfd, &key, &cfg) < 0) {
+	if (sysbpf_map_lookup_elem(cfd, &key, &cfg) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -637,7 +639,7 @@ int filter_read_counters(const char *dir, uint64_t cgroup_id, struct filter_coun
 		r = -ENOMEM;
 		goto out;
 	}
-	if (bpf_map_lookup_elem(mfd, &id, v) < 0) {
+	if (sysbpf_map_lookup_elem(mfd, &id, v) < 0) {
 		r = -errno;
 		goto out;
 	}

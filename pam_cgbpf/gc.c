@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
+#include "sysbpf.h"
 
 #include "attach.h"
 #include "cgroup.h"
@@ -276,10 +276,10 @@ static int used_prog_ids(uint32_t **ids, size_t *n)
 
 	*ids = NULL;
 	*n = 0;
-	while (bpf_link_get_next_id(id, &id) == 0) {
+	while (sysbpf_link_get_next_id(id, &id) == 0) {
 		struct bpf_link_info li;
 		__u32 len = sizeof(li);
-		_cleanup_close_ int fd = bpf_link_get_fd_by_id(id);
+		_cleanup_close_ int fd = sysbpf_link_get_fd_by_id(id);
 		uint32_t *nv;
 
 		if (fd < 0) {
@@ -288,7 +288,7 @@ static int used_prog_ids(uint32_t **ids, size_t *n)
 			return -errno;
 		}
 		memset(&li, 0, sizeof(li));
-		if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0)
+		if (sysbpf_obj_get_info_by_fd(fd, &li, &len) < 0)
 			return -errno;
 		nv = realloc(*ids, (*n + 1) * sizeof(**ids));
 		if (!nv)
@@ -313,11 +313,11 @@ static bool shared_entry_used(const char *dir, const uint32_t *ids, size_t n_ids
 
 	if (layout_join(pin, dir, LAYOUT_PROG_PIN) < 0)
 		return true;
-	fd = bpf_obj_get(pin);
+	fd = sysbpf_obj_get(pin);
 	if (fd < 0)
 		return errno != ENOENT;
 	memset(&pi, 0, sizeof(pi));
-	r = bpf_obj_get_info_by_fd(fd, &pi, &len);
+	r = sysbpf_obj_get_info_by_fd(fd, &pi, &len);
 	close(fd);
 	if (r < 0)
 		return true;

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
+#include "sysbpf.h"
 
 #include "attach.h"
 #include "bpf/filter_types.h"
@@ -236,8 +236,8 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 
 		if (layout_join(path, dir, LAYOUT_FILTER_CONFIG) < 0)
 			return;
-		cfd = bpf_obj_get(path);
-		if (cfd < 0 || bpf_map_lookup_elem(cfd, &key, &cfg) < 0)
+		cfd = sysbpf_obj_get(path);
+		if (cfd < 0 || sysbpf_map_lookup_elem(cfd, &key, &cfg) < 0)
 			return;
 		n_rules = cfg.n_rules < FILTER_MAX_RULES ? cfg.n_rules : FILTER_MAX_RULES;
 	}
@@ -247,11 +247,11 @@ static void read_filter_rules(const char *dir, uint32_t n_rules, struct status_a
 	if (!a->rules)
 		return;
 	a->n_rules = n_rules;
-	fd = layout_join(path, dir, LAYOUT_FILTER_RULES) == 0 ? bpf_obj_get(path) : -1;
+	fd = layout_join(path, dir, LAYOUT_FILTER_RULES) == 0 ? sysbpf_obj_get(path) : -1;
 	for (uint32_t i = 0; i < n_rules; i++) {
 		struct filter_rule fr;
 
-		if (fd >= 0 && bpf_map_lookup_elem(fd, &i, &fr) == 0)
+		if (fd >= 0 && sysbpf_map_lookup_elem(fd, &i, &fr) == 0)
 			a->rules[i].allow = fr.action == FILTER_ACT_ALLOW;
 		if (lines && *lines) {
 			a->rules[i].line = (unsigned int)strtoul(lines, (char **)&lines, 10);
@@ -315,14 +315,14 @@ static void collect_attach(const struct cgbpf_settings *s, const struct sandbox_
 		return;
 	}
 	a->pin = strdup(pin);
-	fd = bpf_obj_get(pin);
+	fd = sysbpf_obj_get(pin);
 	if (fd < 0) {
 		set_error(&a->error, "cannot open the pinned link %s: %s", pin, errno_text(errno));
 		return;
 	}
 	memset(&li, 0, sizeof(li));
 	len = sizeof(li);
-	if (bpf_obj_get_info_by_fd(fd, &li, &len) < 0) {
+	if (sysbpf_obj_get_info_by_fd(fd, &li, &len) < 0) {
 		set_error(&a->error, "cannot read the link %s: %s", pin, errno_text(errno));
 		return;
 	}
@@ -332,11 +332,11 @@ static void collect_attach(const struct cgbpf_settings *s, const struct sandbox_
 		a->link_cgroup_id = li.cgroup.cgroup_id;
 	if (a->link_cgroup_id == 0)
 		set_error(&a->error, "the link is defunct: its cgroup is gone");
-	pfd = bpf_prog_get_fd_by_id(li.prog_id);
+	pfd = sysbpf_prog_get_fd_by_id(li.prog_id);
 	if (pfd >= 0) {
 		memset(&pi, 0, sizeof(pi));
 		len = sizeof(pi);
-		if (bpf_obj_get_info_by_fd(pfd, &pi, &len) == 0) {
+		if (sysbpf_obj_get_info_by_fd(pfd, &pi, &len) == 0) {
 			memcpy(a->prog_name, pi.name, sizeof(a->prog_name) - 1);
 			a->prog_name[sizeof(a->prog_name) - 1] = '\0';
 		}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sysbpf.h"
+
+#define ptr_to_u64(p) ((uint64_t)(uintptr_t)(p))
+
+static int sys_bpf(int cmd, union bpf_attr *attr, unsigned int size)
+{
+	long r = syscall(__NR_bpf, cmd, attr, size);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+/* The size of attr up to and including one field: what the kernel reads for that command. */
+#define attr_size(field) (offsetof(union bpf_attr, field) + sizeof(((union bpf_attr *)0)->field))
+
+int sysbpf_obj_get(const char *path)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.pathname = ptr_to_u64(path);
+	return sys_bpf(BPF_OBJ_GET, &a, attr_size(file_flags));
+}
+
+int sysbpf_obj_pin(int fd, const char *path)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.pathname = ptr_to_u64(path);
+	a.bpf_fd = (uint32_t)fd;
+	return sys_bpf(BPF_OBJ_PIN, &a, attr_size(file_flags));
+}
+
+int sysbpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.link_create.prog_fd = (uint32_t)prog_fd;
+	a.link_create.target_fd = (uint32_t)target_fd;
+	a.link_create.attach_type = type;
+	return sys_bpf(BPF_LINK_CREATE, &a, attr_size(link_create.flags));
+}
+
+int sysbpf_link_detach(int link_fd)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.link_detach.link_fd = (uint32_t)link_fd;
+	return sys_bpf(BPF_LINK_DETACH, &a, attr_size(link_detach));
+}
+
+int sysbpf_obj_get_info_by_fd(int fd, void *info, uint32_t *info_len)
+{
+	union bpf_attr a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = (uint32_t)fd;
+	a.info.info_len = *info_len;
+	a.info.info = ptr_to_u64(info);
+	r = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a, attr_size(info));
+	if (r == 0)
+		*info_len = a.info.info_len;
+	return r;
+}
+
+static int map_elem(int cmd, int fd, const void *key, const void *value, uint64_t flags)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)fd;
+	a.key = ptr_to_u64(key);
+	a.value = ptr_to_u64(value);
+	a.flags = flags;
+	return sys_bpf(cmd, &a, attr_size(flags));
+}
+
+int sysbpf_map_lookup_elem(int fd, const void *key, void *value)
+{
+	return map_elem(BPF_MAP_LOOKUP_ELEM, fd, key, value, 0);
+}
+
+int sysbpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)
+{
+	return map_elem(BPF_MAP_UPDATE_ELEM, fd, key, value, flags);
+}
+
+int sysbpf_map_delete_elem(int fd, const void *key)
+{
+	return map_elem(BPF_MAP_DELETE_ELEM, fd, key, NULL, 0);
+}
+
+int sysbpf_map_freeze(int fd)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)fd;
+	return sys_bpf(BPF_MAP_FREEZE, &a, attr_size(map_fd));
+}
+
+static int get_fd_by_id(int cmd, uint32_t id)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_id = id; /* prog_id, map_id and link_id share one place in the union */
+	return sys_bpf(cmd, &a, attr_size(open_flags));
+}
+
+int sysbpf_prog_get_fd_by_id(uint32_t id)
+{
+	return get_fd_by_id(BPF_PROG_GET_FD_BY_ID, id);
+}
+
+int sysbpf_link_get_fd_by_id(uint32_t id)
+{
+	return get_fd_by_id(BPF_LINK_GET_FD_BY_ID, id);
+}
+
+int sysbpf_link_get_next_id(uint32_t start, uint32_t *next)
+{
+	union bpf_attr a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.start_id = start;
+	r = sys_bpf(BPF_LINK_GET_NEXT_ID, &a, attr_size(open_flags));
+	if (r == 0)
+		*next = a.next_id;
+	return r;
+}
+
+/* "0-3,5,7-9": the count of CPUs the ranges name, as libbpf_num_possible_cpus parses it. */
+static int count_cpu_ranges(const char *s)
+{
+	int n = 0;
+
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+
+		if (end == s || a < 0)
+			return -EINVAL;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a)
+				return -EINVAL;
+			s = end;
+		}
+		n += (int)(b - a + 1);
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -EINVAL;
+	}
+	return n > 0 ? n : -EINVAL;
+}
+
+int sysbpf_num_possible_cpus(void)
+{
+	static int cached;
+	char buf[256];
+	ssize_t len;
+	int fd, n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+
+	if (n > 0)
+		return n;
+	fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	n = len < 0 ? -errno : 0;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[len] = '\0';
+	n = count_cpu_ranges(buf);
+	if (n > 0)
+		__atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+	return n;
+}
