@@ -44,6 +44,7 @@
 #include "filter_compile.h"
 #include "filter_load.h"
 #include "filter_rules.h"
+#include "sysbpf.h"
 #include "unit.h"
 
 #ifndef IPPROTO_MPTCP
@@ -57,12 +58,12 @@ static char bpffs[64];
 static char cg_mount[256];
 static int instance_seq;
 
-/* ---- bpf_obj_pin, interposed so that a test can make the Nth pin fail -------------------- */
+/* ---- sysbpf_obj_pin, interposed so that a test can make the Nth pin fail ----------------- */
 
 static int pin_fail_at; /* 0: never */
 static int pin_calls;
 
-int bpf_obj_pin(int fd, const char *pathname)
+int sysbpf_obj_pin(int fd, const char *pathname)
 {
 	union bpf_attr attr;
 
