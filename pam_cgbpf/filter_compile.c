@@ -608,7 +608,8 @@ static int compile_new(enum cgbpf_hook hook, const struct rule *const *rules, si
  * compiler reads, the prefixes and ports included), compared byte for byte:
  * a policy file that changed in any way that matters misses.
  */
-#define CACHE_SLOTS 8
+#define CACHE_SLOTS   8
+#define CACHE_MAX_KEY (256u << 10) /* about 14,000 prefixes */
 
 struct cache_slot {
 	uint8_t *key;
@@ -667,6 +668,7 @@ static uint8_t *cache_key(enum cgbpf_hook hook, const struct rule *const *rules,
 
 		key_u64(&k, r->line);
 		key_u64(&k, (uint64_t)r->action);
+		key_u64(&k, r->hooks);
 		key_u64(&k, r->matchers);
 		key_u64(&k, r->families);
 		key_u64(&k, r->types);
@@ -704,8 +706,19 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 
 	*out = NULL;
 	key = cache_key(hook, rules, n_rules, &len);
+	if (key && len > CACHE_MAX_KEY) {
+		free(key); /* a list this long is compiled each time rather than held */
+		key = NULL;
+	}
+	/*
+	 * trylock: a child forked by another thread while it held the lock sees
+	 * it held for ever; then it compiles without the cache instead of hanging.
+	 */
+	if (key && pthread_mutex_trylock(&cache_lock) != 0) {
+		free(key);
+		key = NULL;
+	}
 	if (key) {
-		pthread_mutex_lock(&cache_lock);
 		for (size_t i = 0; i < CACHE_SLOTS; i++) {
 			struct cache_slot *c = &cache[i];
 
@@ -722,11 +735,10 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 		}
 	}
 	r = compile_new(hook, rules, n_rules, file, out, err);
-	if (r < 0 || !key) {
+	if (r < 0 || !key || pthread_mutex_trylock(&cache_lock) != 0) {
 		free(key);
 		return r;
 	}
-	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 1; i < CACHE_SLOTS; i++)
 		if (cache[i].used < victim->used)
 			victim = &cache[i];
@@ -740,11 +752,14 @@ int filter_compile(enum cgbpf_hook hook, const struct rule *const *rules, size_t
 /* What the cache holds goes with the library (valgrind, LeakSanitizer). */
 __attribute__((destructor)) static void cache_clear(void)
 {
+	if (pthread_mutex_trylock(&cache_lock) != 0)
+		return; /* in use (or a fork's copy held): leave it to the exit */
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
 		free(cache[i].key);
 		filter_image_free(cache[i].img);
 		cache[i] = (struct cache_slot){ 0 };
 	}
+	pthread_mutex_unlock(&cache_lock);
 }
 
 /* Whether a rule's proto= (or its absence) lets it match a TCP or UDP socket's packets. */
@@ -794,7 +809,8 @@ void filter_image_free(struct filter_image *img)
 {
 	size_t m;
 
-	if (!img || (img->refs > 0 && __atomic_sub_fetch(&img->refs, 1, __ATOMIC_ACQ_REL) > 0))
+	if (!img || (__atomic_load_n(&img->refs, __ATOMIC_RELAXED) > 0 &&
+		     __atomic_sub_fetch(&img->refs, 1, __ATOMIC_ACQ_REL) > 0))
 		return;
 	for (m = 0; m < FILTER_LPM_COUNT; m++)
 		free(img->lpm[m].v);

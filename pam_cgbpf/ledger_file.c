@@ -183,7 +183,7 @@ static int replace_file(const char *tmp, const char *path)
 		return 0;
 	}
 	/* No exchange on this file system, or no old file to exchange with. */
-	if (errno != EINVAL && errno != ENOENT)
+	if (errno != EINVAL && errno != ENOENT && errno != ENOSYS && errno != EOPNOTSUPP)
 		return -errno;
 	return rename(tmp, path) < 0 ? -errno : 0;
 }

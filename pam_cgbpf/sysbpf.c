@@ -19,6 +19,26 @@ static int sys_bpf(int cmd, union bpf_attr *attr, unsigned int size)
 	return r < 0 ? -errno : (int)r;
 }
 
+/*
+ * An fd that the kernel returns: never 0-2, which a PAM application with its
+ * standard streams closed would later write to (as libbpf's ensure_good_fd).
+ */
+static int good_fd(int fd)
+{
+	int nfd, e;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	e = errno;
+	close(fd);
+	if (nfd < 0) {
+		errno = e;
+		return -e;
+	}
+	return nfd;
+}
+
 /* The size of attr up to and including one field: what the kernel reads for that command. */
 #define attr_size(field) (offsetof(union bpf_attr, field) + sizeof(((union bpf_attr *)0)->field))
 
@@ -28,7 +48,7 @@ int sysbpf_obj_get(const char *path)
 
 	memset(&a, 0, sizeof(a));
 	a.pathname = ptr_to_u64(path);
-	return sys_bpf(BPF_OBJ_GET, &a, attr_size(file_flags));
+	return good_fd(sys_bpf(BPF_OBJ_GET, &a, attr_size(file_flags)));
 }
 
 /* Weak: tests/unit/test_verdict.c interposes it to make the Nth pin fail. */
@@ -50,7 +70,7 @@ int sysbpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type)
 	a.link_create.prog_fd = (uint32_t)prog_fd;
 	a.link_create.target_fd = (uint32_t)target_fd;
 	a.link_create.attach_type = type;
-	return sys_bpf(BPF_LINK_CREATE, &a, attr_size(link_create.flags));
+	return good_fd(sys_bpf(BPF_LINK_CREATE, &a, attr_size(link_create.flags)));
 }
 
 int sysbpf_link_detach(int link_fd)
@@ -119,7 +139,7 @@ static int get_fd_by_id(int cmd, uint32_t id)
 
 	memset(&a, 0, sizeof(a));
 	a.prog_id = id; /* prog_id, map_id and link_id share one place in the union */
-	return sys_bpf(cmd, &a, attr_size(open_flags));
+	return good_fd(sys_bpf(cmd, &a, attr_size(open_flags)));
 }
 
 int sysbpf_prog_get_fd_by_id(uint32_t id)

@@ -723,7 +723,7 @@ static __always_inline int filter_sock_addr(struct bpf_sock_addr *ctx, const int
 	early_known(cfg, &acc, is4, &d4, &d6, p, bpf_ntohs((__u16)ctx->user_port), src_port);
 	verdict = early_decide(cfg, &acc, src_port, &rule);
 out:
-	/* The calling task's cgroup, which is the socket's unless the socket was passed on. */
+	/* Into the counters of the cgroup this program is attached to. */
 	count(verdict, rule, 0);
 	return verdict;
 }

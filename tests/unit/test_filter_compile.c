@@ -458,7 +458,6 @@ static void test_errors(void)
 	list_clear(&l);
 }
 
-/* xorshift, so that failures reproduce */
 /*
  * The compile cache: the same rules, even from another parse (other
  * allocations), give the same image back; any change that matters misses;
@@ -505,6 +504,7 @@ static void test_compile_cache(void)
 	list_clear(&l2);
 }
 
+/* xorshift, so that failures reproduce */
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t rnd(void)
