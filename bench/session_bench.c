@@ -86,6 +86,10 @@ static const char *const step_name[STEP_COUNT] = {
 /* ingress, egress, sock_create, and egress's early verdict at connect4/6 and sendmsg4/6. */
 #define FLOOR_HOOKS 7
 
+/* The pin names' hook parts, in that order. */
+static const char *const hook[FLOOR_HOOKS] = { "ingress",  "egress",   "sock_create", "connect4",
+					       "connect6", "sendmsg4", "sendmsg6" };
+
 struct floor {
 	char cg[4096];	       /* the per-cycle cgroup */
 	char procs_in[4200];   /* its cgroup.procs */
@@ -143,9 +147,6 @@ static int link_pin(const struct floor *f, int i, int cg_fd, const char *pin)
  */
 static int floor_setup(struct floor *f, const char *mount, const char *cgdir, const char *bpffs)
 {
-	static const char *const hook[FLOOR_HOOKS] = { "ingress",  "egress",   "sock_create",
-						       "connect4", "connect6", "sendmsg4",
-						       "sendmsg6" };
 	char origin[4096] = "", line[4096];
 	FILE *pc;
 	int cg_fd, r = 0;
@@ -270,9 +271,6 @@ static void live_path(char *buf, size_t size, const char *dir, uint32_t uid, con
 static size_t live_make(const struct floor *f, size_t n, const char *cg_root, const char *bpffs,
 			const char *state)
 {
-	static const char *const hook[FLOOR_HOOKS] = { "ingress",  "egress",   "sock_create",
-						       "connect4", "connect6", "sendmsg4",
-						       "sendmsg6" };
 	size_t made = 0;
 
 	for (; made < n; made++) {
@@ -303,9 +301,6 @@ static size_t live_make(const struct floor *f, size_t n, const char *cg_root, co
 
 static void live_remove(size_t n, const char *cg_root, const char *bpffs, const char *state)
 {
-	static const char *const hook[FLOOR_HOOKS] = { "ingress",  "egress",   "sock_create",
-						       "connect4", "connect6", "sendmsg4",
-						       "sendmsg6" };
 
 	for (size_t k = 0; k <= n; k++) {
 		uint32_t uid = LIVE_UID0 + (uint32_t)k;
