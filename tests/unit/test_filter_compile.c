@@ -470,14 +470,14 @@ static void test_compile_cache(void)
 	char id[65] = "";
 	struct rule *r;
 
-	r = list_add(&l1, ACT_ALLOW);
-	rule_daddr(r, "10.1.0.0/16");
-	rule_dport(r, 443, 443);
-	list_add(&l1, ACT_DENY);
-	r = list_add(&l2, ACT_ALLOW);
-	rule_daddr(r, "10.1.0.0/16");
-	rule_dport(r, 443, 443);
-	list_add(&l2, ACT_DENY);
+	for (int i = 0; i < 2; i++) {
+		struct rule_list *l = i ? &l2 : &l1;
+
+		r = list_add(l, ACT_ALLOW);
+		rule_daddr(r, "10.1.0.0/16");
+		rule_dport(r, 443, 443);
+		list_add(l, ACT_DENY);
+	}
 	a = compile_list(HOOK_EGRESS, &l1);
 	b = compile_list(HOOK_EGRESS, &l2);
 	CHECK(a && b && a == b);
