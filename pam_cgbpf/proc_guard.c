@@ -9,36 +9,52 @@
 #define NOFILE_HEADROOM 256
 #define NOFILE_FLOOR	4096
 
-static void limits_lift(struct proc_guard *g)
+/*
+ * Lifts @res to @want, reading the old limit in the same call (prlimit); when
+ * it may not be raised, to the hard limit, which needs no call when it is the
+ * soft one already. Returns the soft limit now in force; *changed says
+ * whether there is anything to put back.
+ */
+static rlim_t limit_lift(int res, struct rlimit want, struct rlimit *old, bool *changed)
 {
-	struct rlimit want;
-
-	if (getrlimit(RLIMIT_FSIZE, &g->fsize) == 0) {
-		g->have_fsize = true;
-		want = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-		/* Without CAP_SYS_RESOURCE, the hard limit is as far as it goes. */
-		if (setrlimit(RLIMIT_FSIZE, &want) < 0) {
-			want.rlim_cur = want.rlim_max = g->fsize.rlim_max;
-			setrlimit(RLIMIT_FSIZE, &want);
-		}
+	*changed = false;
+	if (prlimit(0, res, &want, old) == 0) {
+		*changed = old->rlim_cur != want.rlim_cur || old->rlim_max != want.rlim_max;
+		return want.rlim_cur;
 	}
-	if (getrlimit(RLIMIT_NOFILE, &g->nofile) == 0) {
-		rlim_t top = g->nofile.rlim_max;
+	if (getrlimit(res, old) < 0)
+		return 0;
+	if (old->rlim_cur == old->rlim_max)
+		return old->rlim_cur;
+	want.rlim_cur = want.rlim_max = old->rlim_max;
+	*changed = setrlimit(res, &want) == 0;
+	return *changed ? want.rlim_cur : old->rlim_cur;
+}
 
-		g->have_nofile = true;
-		if (g->nofile.rlim_cur > top)
-			top = g->nofile.rlim_cur;
-		if (top == RLIM_INFINITY)
-			return;
-		want.rlim_cur = want.rlim_max = top + NOFILE_HEADROOM;
-		if (want.rlim_cur < NOFILE_FLOOR)
-			want.rlim_cur = want.rlim_max = NOFILE_FLOOR;
-		/* Past fs.nr_open, or without CAP_SYS_RESOURCE: the hard limit. */
-		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
-			want.rlim_cur = want.rlim_max = g->nofile.rlim_max;
-			setrlimit(RLIMIT_NOFILE, &want);
-		}
+/* The file size limit in force after it: only a finite one can raise SIGXFSZ. */
+static rlim_t limits_lift(struct proc_guard *g)
+{
+	struct rlimit want = { RLIM_INFINITY, RLIM_INFINITY };
+	rlim_t fsize, top;
+
+	/* Without CAP_SYS_RESOURCE, the hard limit is as far as it goes. */
+	fsize = limit_lift(RLIMIT_FSIZE, want, &g->fsize, &g->fsize_changed);
+	if (getrlimit(RLIMIT_NOFILE, &g->nofile) < 0)
+		return fsize;
+	top = g->nofile.rlim_max > g->nofile.rlim_cur ? g->nofile.rlim_max : g->nofile.rlim_cur;
+	if (top == RLIM_INFINITY)
+		return fsize;
+	want.rlim_cur = want.rlim_max = top + NOFILE_HEADROOM;
+	if (want.rlim_cur < NOFILE_FLOOR)
+		want.rlim_cur = want.rlim_max = NOFILE_FLOOR;
+	/* Past fs.nr_open, or without CAP_SYS_RESOURCE: the hard limit. */
+	if (setrlimit(RLIMIT_NOFILE, &want) == 0) {
+		g->nofile_changed = true;
+	} else if (g->nofile.rlim_cur != g->nofile.rlim_max) {
+		want.rlim_cur = want.rlim_max = g->nofile.rlim_max;
+		g->nofile_changed = setrlimit(RLIMIT_NOFILE, &want) == 0;
 	}
+	return fsize;
 }
 
 void proc_guard_enter(struct proc_guard *g)
@@ -48,8 +64,8 @@ void proc_guard_enter(struct proc_guard *g)
 
 	*g = (struct proc_guard){ 0 };
 	sigemptyset(&ign.sa_mask);
-	g->have_xfsz = sigaction(SIGXFSZ, &ign, &g->xfsz) == 0;
-	limits_lift(g);
+	if (limits_lift(g) != RLIM_INFINITY)
+		g->have_xfsz = sigaction(SIGXFSZ, &ign, &g->xfsz) == 0;
 	sigemptyset(&stops);
 	sigaddset(&stops, SIGTSTP);
 	sigaddset(&stops, SIGTTIN);
@@ -69,9 +85,9 @@ void proc_guard_leave(const struct proc_guard *g)
 			  (unsigned int)g->ruid);
 	if (g->have_sigmask)
 		sigprocmask(SIG_SETMASK, &g->sigmask, NULL);
-	if (g->have_fsize)
+	if (g->fsize_changed)
 		setrlimit(RLIMIT_FSIZE, &g->fsize);
-	if (g->have_nofile)
+	if (g->nofile_changed)
 		setrlimit(RLIMIT_NOFILE, &g->nofile);
 	if (g->have_xfsz)
 		sigaction(SIGXFSZ, &g->xfsz, NULL);

@@ -6,8 +6,8 @@
  * Resource limits: `ulimit -n 8` or `ulimit -f 1` before su would make the
  * module's own files fail to open or be cut short half-way. They are lifted
  * as far as the module may (raising a hard limit needs CAP_SYS_RESOURCE), and
- * SIGXFSZ is ignored, so that a write past a limit that stays is an error to
- * handle, not the end of the process.
+ * SIGXFSZ is ignored while a finite file size limit stays, so that a write past a limit that stays
+ * is an error to handle, not the end of the process.
  *
  * Signals: su and sudo run with the invoking user's real uid, so the user may
  * SIGSTOP them, and the terminal sends SIGTSTP on ^Z, while the module holds a
@@ -28,7 +28,8 @@ struct proc_guard {
 	struct sigaction xfsz;
 	sigset_t sigmask;
 	uid_t ruid, euid, suid;
-	bool have_nofile, have_fsize, have_xfsz, have_sigmask, have_uids;
+	bool nofile_changed, fsize_changed; /* what leave puts back */
+	bool have_xfsz, have_sigmask, have_uids;
 };
 
 /* Neutralises what the user controls; saves the old state in @g. */
