@@ -15,6 +15,8 @@
 #include "util.h"
 
 #define LEDGER_MAX_SIZE (1u << 20)
+/* The largest first ledger written in place: one page (the smallest page Linux has). */
+#define LEDGER_FRESH_MAX 4096u
 
 /*
  * How long to wait for a lock. A user can SIGSTOP their own su while it holds
@@ -126,6 +128,7 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
 	*exists = false;
 	if (fstat(lf->fd, &st) < 0)
 		return cgbpf_error_set(err, errno, "cannot stat ledger %s: %m", lf->path);
+	lf->fresh = st.st_size == 0;
 	if (st.st_size == 0)
 		return 0;
 	if (st.st_size > LEDGER_MAX_SIZE)
@@ -188,6 +191,27 @@ static int replace_file(const char *tmp, const char *path)
 	return rename(tmp, path) < 0 ? -errno : 0;
 }
 
+/*
+ * The first write of a ledger, into the empty file we made and hold locked:
+ * no second file, no exchange, no unlink (on an ext4 /run each file made
+ * costs 0.1-0.3 ms). Every reader takes the lock first, so none sees the
+ * file half-written; a write of at most one page at offset 0 is copied whole
+ * or not at all, so not even a writer killed in it leaves a torn ledger; and
+ * a failed one is truncated back to empty, which reads as no ledger.
+ */
+static int write_fresh(struct ledger_file *lf, const char *buf, size_t len)
+{
+	ssize_t n = pwrite(lf->fd, buf, len, 0);
+	int r = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+
+	if (r < 0) {
+		(void)!ftruncate(lf->fd, 0); /* best effort: r is what the caller needs */
+		return r;
+	}
+	lf->fresh = false;
+	return 0;
+}
+
 int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgbpf_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -199,6 +223,13 @@ int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgb
 	r = ledger_encode(l, &buf, &len);
 	if (r < 0)
 		return cgbpf_error_set(err, r, "cannot encode ledger: out of memory");
+	if (lf->fresh && len <= LEDGER_FRESH_MAX) {
+		r = write_fresh(lf, buf, len);
+		if (r < 0)
+			return cgbpf_error_set(err, r, "cannot write ledger %s: %s", lf->path,
+					       errno_text(r));
+		return 0;
+	}
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", lf->path) >= sizeof(tmp))
 		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -227,6 +258,7 @@ int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgb
 	}
 	close(lf->fd);
 	lf->fd = take_fd(&fd);
+	lf->fresh = false;
 	return 0;
 }
 

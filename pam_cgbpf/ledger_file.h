@@ -16,6 +16,8 @@
 
 struct ledger_file {
 	int fd;
+	bool fresh; /* the locked file is empty: made by this lock, or left empty by a failed write
+		     */
 	char path[4096];
 };
 
@@ -43,6 +45,8 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
  * the old one, so that a write cut short (RLIMIT_FSIZE, a full disk) leaves
  * the old ledger whole. Nothing is truncated, which on an ext4 /run would
  * force a flush on close. lf->fd is then the new file's, still locked.
+ * A fresh (empty) ledger of at most a page is written in place instead: one
+ * write of one page is whole or not at all, and a failed one leaves it empty.
  */
 int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgbpf_error *err);
 
