@@ -467,8 +467,8 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 	if (gone) {
 		r = sb->pl.ops->remove(&sb->pl);
 		if (r < 0)
-			return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s",
-					       sb->pl.cg_dir, errno_text(r));
+			return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s", sb->pl.cg_dir,
+					       errno_text(r));
 	}
 	for (size_t j = 0; j < sb->l.n_att; j++)
 		if (gone)
@@ -480,8 +480,8 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 	if (!gone) {
 		r = sb->pl.ops->remove(&sb->pl);
 		if (r < 0)
-			return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s",
-					       sb->pl.cg_dir, errno_text(r));
+			return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s", sb->pl.cg_dir,
+					       errno_text(r));
 	}
 	r = ledger_file_remove(&sb->lf);
 	if (r < 0)

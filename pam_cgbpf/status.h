@@ -47,7 +47,7 @@ struct sandbox_status {
 	size_t n_live;
 	char *cgroup_dir; /* absolute */
 	bool cgroup_exists;
-	bool slice;	  /* placement=systemd: cgroup_dir is logind's user-<UID>.slice */
+	bool slice; /* placement=systemd: cgroup_dir is logind's user-<UID>.slice */
 	pid_t *pids;
 	size_t n_pids;
 	struct status_attach *att; /* one per l.att, same order */
