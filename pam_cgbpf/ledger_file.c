@@ -38,13 +38,14 @@ static int flock_wait(int fd)
 	return -ETIMEDOUT;
 }
 
-/* The same checks as state_dir_ensure, without creating anything. */
-static int state_dir_check(const char *state_dir, struct cgbpf_error *err)
+int state_dir_check(const char *state_dir, struct cgbpf_error *err)
 {
 	struct stat st;
 
 	if (lstat(state_dir, &st) < 0)
-		return cgbpf_error_set(err, errno, "cannot stat state_dir %s: %m", state_dir);
+		return errno == ENOENT ? -ENOENT
+				       : cgbpf_error_set(err, errno, "cannot stat state_dir %s: %m",
+							 state_dir);
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
 		return cgbpf_error_set(
 			err, EPERM,
@@ -89,9 +90,6 @@ int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf
 
 	if (layout_ledger(lf->path, state_dir, uid) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "state_dir path too long");
-	r = state_dir_check(state_dir, err);
-	if (r < 0)
-		return r;
 	for (;;) {
 		_cleanup_close_ int fd =
 			open(lf->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -112,6 +110,8 @@ int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf
 		if (!S_ISREG(a.st_mode) || a.st_uid != 0)
 			return cgbpf_error_set(err, EPERM, "ledger %s is not a root-owned file",
 					       lf->path);
+		/* Nobody writes it but the holder of the lock: the size stays what it is. */
+		lf->size = a.st_size;
 		lf->fd = take_fd(&fd);
 		return 0;
 	}
@@ -121,25 +121,22 @@ int ledger_file_read(struct ledger_file *lf, struct ledger *l, bool *exists,
 		     struct cgbpf_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
-	struct stat st;
 	ssize_t n;
 	int r;
 
 	*exists = false;
-	if (fstat(lf->fd, &st) < 0)
-		return cgbpf_error_set(err, errno, "cannot stat ledger %s: %m", lf->path);
-	lf->fresh = st.st_size == 0;
-	if (st.st_size == 0)
+	lf->fresh = lf->size == 0;
+	if (lf->size == 0)
 		return 0;
-	if (st.st_size > LEDGER_MAX_SIZE)
+	if (lf->size > LEDGER_MAX_SIZE)
 		return cgbpf_error_set(err, EFBIG, "ledger %s is too large", lf->path);
-	buf = malloc((size_t)st.st_size + 1);
+	buf = malloc((size_t)lf->size + 1);
 	if (!buf)
 		return cgbpf_oom(err);
-	n = pread(lf->fd, buf, (size_t)st.st_size, 0);
+	n = pread(lf->fd, buf, (size_t)lf->size, 0);
 	if (n < 0)
 		return cgbpf_error_set(err, errno, "cannot read ledger %s: %m", lf->path);
-	if (n != st.st_size)
+	if (n != lf->size)
 		return cgbpf_error_set(err, EIO, "short read of ledger %s", lf->path);
 	r = ledger_decode(buf, (size_t)n, l, err);
 	if (r == -ENOMEM)
@@ -209,6 +206,7 @@ static int write_fresh(struct ledger_file *lf, const char *buf, size_t len)
 		return r;
 	}
 	lf->fresh = false;
+	lf->size = (off_t)len;
 	return 0;
 }
 
@@ -259,6 +257,7 @@ int ledger_file_write(struct ledger_file *lf, const struct ledger *l, struct cgb
 	close(lf->fd);
 	lf->fd = take_fd(&fd);
 	lf->fresh = false;
+	lf->size = (off_t)len;
 	return 0;
 }
 
@@ -268,6 +267,7 @@ int ledger_file_remove(struct ledger_file *lf)
 
 	if (unlink(lf->path) < 0 && errno != ENOENT)
 		return -errno;
+	lf->removed = true;
 	/* What a writer that died half-way left behind. */
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", lf->path) < sizeof(tmp))
 		unlink(tmp);
@@ -276,11 +276,10 @@ int ledger_file_remove(struct ledger_file *lf)
 
 void ledger_file_unlock(struct ledger_file *lf)
 {
-	struct stat st;
-
 	if (lf->fd < 0)
 		return;
-	if (fstat(lf->fd, &st) == 0 && st.st_size == 0 && st.st_nlink > 0)
+	/* Still under the lock, so still the file at lf->path. */
+	if (lf->size == 0 && !lf->removed)
 		unlink(lf->path);
 	close(lf->fd);
 	lf->fd = -1;

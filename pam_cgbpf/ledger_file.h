@@ -10,14 +10,18 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "ledger.h"
 
 struct ledger_file {
 	int fd;
-	bool fresh; /* the locked file is empty: made by this lock, or left empty by a failed write
-		     */
+	/* The locked file is empty: made by this lock, or left empty by a failed write. */
+	bool fresh;
+	bool removed; /* ledger_file_remove unlinked it */
+	off_t size;   /* of the locked file, as the lock found it or the last write made it */
 	char path[4096];
 };
 
@@ -30,8 +34,15 @@ struct ledger_file {
 int state_dir_ensure(const char *state_dir, struct cgbpf_error *err);
 
 /*
+ * The same checks as state_dir_ensure, without creating anything: -ENOENT,
+ * with @err untouched, when there is no state_dir.
+ */
+int state_dir_check(const char *state_dir, struct cgbpf_error *err);
+
+/*
  * Opens and locks a user's ledger, creating an empty file if there is none.
- * Waits for a concurrent open or close of the same user.
+ * Waits for a concurrent open or close of the same user. The caller has
+ * checked state_dir (state_dir_ensure or state_dir_check).
  */
 int ledger_file_lock(const char *state_dir, uint32_t uid, struct ledger_file *lf,
 		     struct cgbpf_error *err);

@@ -50,8 +50,8 @@ static int sandbox_adopt_settings(struct sandbox *sb, struct cgbpf_error *err)
 	return sandbox_paths(sb, err);
 }
 
-int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid, bool *exists,
-		 struct cgbpf_error *err)
+int sandbox_lock_checked(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid,
+			 bool *exists, struct cgbpf_error *err)
 {
 	int r;
 
@@ -65,6 +65,18 @@ int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t ui
 	if (r == 0 && *exists)
 		r = sandbox_adopt_settings(sb, err);
 	return r;
+}
+
+int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid, bool *exists,
+		 struct cgbpf_error *err)
+{
+	int r = state_dir_check(s->state_dir, err);
+
+	if (r == -ENOENT)
+		r = cgbpf_error_set(err, ENOENT, "cannot stat state_dir %s: %s", s->state_dir,
+				    errno_text(-r));
+	*exists = false;
+	return r < 0 ? r : sandbox_lock_checked(sb, s, uid, exists, err);
 }
 
 int sandbox_record_settings(struct sandbox *sb, struct cgbpf_error *err)

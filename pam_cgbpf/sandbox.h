@@ -46,6 +46,9 @@ int sandbox_init(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t ui
  */
 int sandbox_lock(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid, bool *exists,
 		 struct cgbpf_error *err);
+/* sandbox_lock once the caller has checked state_dir (state_dir_check). */
+int sandbox_lock_checked(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t uid,
+			 bool *exists, struct cgbpf_error *err);
 /* Records @sb's settings in its ledger (a new sandbox). */
 int sandbox_record_settings(struct sandbox *sb, struct cgbpf_error *err);
 /* The placement the ledger records. */

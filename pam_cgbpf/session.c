@@ -314,9 +314,11 @@ static int close_lock(const struct cgbpf_settings *s, struct sandbox *sb, uint32
 	int r;
 
 	*exists = *live = false;
-	if (access(s->state_dir, F_OK) != 0)
+	r = state_dir_check(s->state_dir, err);
+	if (r == -ENOENT)
 		return sandbox_init(sb, s, uid, err); /* nothing was ever opened here */
-	r = sandbox_lock(sb, s, uid, exists, err);
+	if (r == 0)
+		r = sandbox_lock_checked(sb, s, uid, exists, err);
 	if (r == 0 && *exists)
 		r = ledger_boot_check(&sb->l, &this_boot, err);
 	if (r < 0 || !*exists)
