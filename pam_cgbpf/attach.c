@@ -354,29 +354,50 @@ static bool is_bpffs(const char *path)
 	return statfs(path, &sf) == 0 && sf.f_type == BPF_FS_MAGIC;
 }
 
-int bpffs_mkdir(const char *dir, struct cgbpf_error *err)
+/* An existing directory of ours on bpffs: root's and nobody else's. */
+static int bpffs_dir_check(const char *dir, const struct stat *st, struct cgbpf_error *err)
 {
-	bool created;
-
-	return bpffs_mkdir_new(dir, &created, err);
+	if (!S_ISDIR(st->st_mode) || st->st_uid != 0 || (st->st_mode & 077))
+		return cgbpf_error_set(
+			err, EPERM,
+			"%s refused: must be a root-only directory (uid %u, mode %04o)%s", dir,
+			st->st_uid, st->st_mode & 07777,
+			st->st_uid ? "; someone else created it: remove it" : "");
+	return 0;
 }
 
-int bpffs_mkdir_new(const char *dir, bool *created, struct cgbpf_error *err)
+/* Made by mkdir as root, 0700: nothing to check. Else someone's: check it. */
+static int bpffs_mkdir_or_check(const char *dir, bool *created, struct cgbpf_error *err)
 {
 	struct stat st;
 
 	*created = mkdir(dir, 0700) == 0;
-	if (!*created && errno != EEXIST)
+	if (*created)
+		return 0;
+	if (errno != EEXIST)
 		return cgbpf_error_set(err, errno, "cannot create %s: %m", dir);
 	if (lstat(dir, &st) < 0)
 		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
-		return cgbpf_error_set(
-			err, EPERM,
-			"%s refused: must be a root-only directory (uid %u, mode %04o)%s", dir,
-			st.st_uid, st.st_mode & 07777,
-			st.st_uid ? "; someone else created it: remove it" : "");
-	return 0;
+	return bpffs_dir_check(dir, &st, err);
+}
+
+/* Usually there already (the shared directory): looked at first, made only when missing. */
+int bpffs_mkdir(const char *dir, struct cgbpf_error *err)
+{
+	struct stat st;
+	bool created;
+
+	if (lstat(dir, &st) == 0)
+		return bpffs_dir_check(dir, &st, err);
+	if (errno != ENOENT)
+		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
+	return bpffs_mkdir_or_check(dir, &created, err);
+}
+
+/* Usually new (a user's pin directory): made first, looked at only when it was there. */
+int bpffs_mkdir_new(const char *dir, bool *created, struct cgbpf_error *err)
+{
+	return bpffs_mkdir_or_check(dir, created, err);
 }
 
 /*

@@ -57,10 +57,23 @@ int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 	return cgbpf_error_set(err, ENOENT, "no cgroup v2 file system is mounted");
 }
 
+/* A cgroup directory that was there: root's 0755, or the user could move processes out. */
+static int cgroup_dir_check(const char *path, const struct stat *st, struct cgbpf_error *err)
+{
+	if (!S_ISDIR(st->st_mode))
+		return cgbpf_error_set(err, ENOTDIR, "cgroup %s is not a directory", path);
+	if (st->st_uid != 0 || (st->st_mode & 022))
+		return cgbpf_error_set(err, EPERM,
+				       "cgroup %s is not root-owned 0755 (uid %u, mode %04o)", path,
+				       st->st_uid, st->st_mode & 07777);
+	return 0;
+}
+
 int cgroup_make(const char *mount, const char *rel, bool *created, struct cgbpf_error *err)
 {
 	char path[LAYOUT_PATH_MAX];
 	struct stat st;
+	int r;
 
 	*created = false;
 	if (layout_join(path, mount, rel) < 0)
@@ -71,20 +84,21 @@ int cgroup_make(const char *mount, const char *rel, bool *created, struct cgbpf_
 		if (*p != '/' && !last)
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0755) == 0) {
+		/* A parent (cgroup_root) is there but on the first login: looked at first. */
+		if (!last && lstat(path, &st) == 0) {
+			r = cgroup_dir_check(path, &st, err);
+		} else if (mkdir(path, 0755) == 0) {
 			*created = last;
+			r = 0;
 		} else if (errno != EEXIST) {
-			return cgbpf_error_set(err, errno, "cannot create cgroup %s: %m", path);
-		} else if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			return cgbpf_error_set(err, ENOTDIR, "cgroup %s is not a directory", path);
-		} else if (st.st_uid != 0 || (st.st_mode & 022)) {
-			/* Someone else's cgroup: the user could then move processes out. */
-			return cgbpf_error_set(
-				err, EPERM, "cgroup %s is not root-owned 0755 (uid %u, mode %04o)",
-				path, st.st_uid, st.st_mode & 07777);
+			r = cgbpf_error_set(err, errno, "cannot create cgroup %s: %m", path);
+		} else if (lstat(path, &st) < 0) {
+			r = cgbpf_error_set(err, ENOTDIR, "cgroup %s is not a directory", path);
+		} else {
+			r = cgroup_dir_check(path, &st, err);
 		}
-		if (last)
-			return 0;
+		if (r < 0 || last)
+			return r;
 		*p = '/';
 	}
 }
