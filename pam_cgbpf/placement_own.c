@@ -43,7 +43,8 @@ static void own_leave(struct placement *p, pid_t pid, const char *origin)
 		return;
 	}
 	for (;;) {
-		if (access(dir, F_OK) == 0 && cgroup_move(dir, pid, &err) == 0)
+		/* A cgroup that is gone fails the move (ENOENT): then its parent. */
+		if (cgroup_move(dir, pid, &err) == 0)
 			return;
 		slash = strrchr(dir, '/');
 		if (!slash || (size_t)(slash - dir) < mlen)
