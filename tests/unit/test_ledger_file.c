@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -181,6 +182,84 @@ static void test_leftover_and_waiter(void)
 	CHECK(access(path, F_OK) < 0 && access(tmp, F_OK) < 0);
 }
 
+static ino_t inode_of(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 ? st.st_ino : 0;
+}
+
+/*
+ * The first write of a ledger goes into the locked empty file itself (no
+ * .new, the same inode); one larger than a page still goes through .new;
+ * a first write that fails leaves the file empty, and the unlock removes it.
+ */
+static void test_fresh_write(void)
+{
+	struct cgbpf_error err = { { 0 } };
+	struct ledger_file lf = LEDGER_FILE_INIT;
+	struct ledger l = sample(1, 1), big = sample(1, 200);
+	size_t n_ses = 0;
+	bool exists = true;
+	ino_t ino;
+	pid_t pid;
+	int status;
+
+	CHECK(ledger_file_lock(dir, UID, &lf, &err) == 0);
+	CHECK(ledger_file_read(&lf, &l, &exists, &err) == 0 && !exists);
+	ino = inode_of(path);
+	CHECK(ino != 0);
+	CHECK(ledger_file_write(&lf, &l, &err) == 0);
+	CHECK(inode_of(path) == ino);
+	CHECK(read_whole(&n_ses) == 0 && n_ses == 1);
+	/* Not fresh any more: the next write replaces the file. */
+	CHECK(ledger_file_write(&lf, &l, &err) == 0);
+	CHECK(inode_of(path) != ino);
+	CHECK(ledger_file_remove(&lf) == 0);
+	ledger_file_unlock(&lf);
+	CHECK(access(path, F_OK) < 0);
+
+	CHECK(ledger_file_lock(dir, UID, &lf, &err) == 0);
+	CHECK(ledger_file_read(&lf, &big, &exists, &err) == 0 && !exists);
+	ino = inode_of(path);
+	CHECK(ledger_file_write(&lf, &big, &err) == 0);
+	CHECK(inode_of(path) != ino);
+	CHECK(read_whole(&n_ses) == 0 && n_ses == 200);
+	CHECK(ledger_file_remove(&lf) == 0);
+	ledger_file_unlock(&lf);
+
+	/* A first write cut short by RLIMIT_FSIZE: an empty file, then none. */
+	pid = fork();
+	if (pid == 0) {
+		struct rlimit lim = { 100, 100 };
+		struct ledger_file c = LEDGER_FILE_INIT;
+		struct ledger cl = sample(1, 1);
+		bool e = true;
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (ledger_file_lock(dir, UID, &c, &err) < 0 ||
+		    ledger_file_read(&c, &cl, &e, &err) < 0 || setrlimit(RLIMIT_FSIZE, &lim) < 0)
+			_exit(2);
+		if (ledger_file_write(&c, &cl, &err) == 0)
+			_exit(3);
+		if (!strstr(err.msg, "cannot write ledger"))
+			_exit(4);
+		{
+			struct stat st;
+
+			if (stat(path, &st) < 0 || st.st_size != 0)
+				_exit(5);
+		}
+		ledger_file_unlock(&c);
+		_exit(access(path, F_OK) < 0 ? 0 : 6);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(access(path, F_OK) < 0);
+	ledger_clear(&l);
+	ledger_clear(&big);
+}
+
 int main(void)
 {
 	if (getuid() != 0) {
@@ -195,6 +274,7 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/user-%u.ledger", dir, UID);
 	RUN_TEST(test_replace_is_atomic);
 	RUN_TEST(test_leftover_and_waiter);
+	RUN_TEST(test_fresh_write);
 	unlink(path);
 	{
 		char tmp[300];
