@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "loader.h"
+
+static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct cgbpf_loader *loader;
+
+/* pam_cgbpf/loader.so in the directory of the DSO (or program) this code is linked into. */
+static int loader_path(char *buf, size_t size)
+{
+	Dl_info info;
+	const char *slash;
+
+	if (!dladdr((void *)loader_path, &info) || !info.dli_fname)
+		return -ENOENT;
+	slash = strrchr(info.dli_fname, '/');
+	if (!slash)
+		return snprintf(buf, size, "pam_cgbpf/loader.so") < (int)size ? 0 : -ENAMETOOLONG;
+	return snprintf(buf, size, "%.*s/pam_cgbpf/loader.so", (int)(slash - info.dli_fname),
+			info.dli_fname) < (int)size
+		       ? 0
+		       : -ENAMETOOLONG;
+}
+
+static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
+{
+	char path[PATH_MAX], fdpath[64];
+	const struct cgbpf_loader *l;
+	cgbpf_loader_fn *entry;
+	struct stat st;
+	void *h;
+	int fd, r;
+
+	r = loader_path(path, sizeof(path));
+	if (r < 0) {
+		cgbpf_error_set(err, -r, "cannot find where the BPF loader lives");
+		return NULL;
+	}
+	/* Checked and loaded through one descriptor, so what was checked is what is loaded. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		cgbpf_error_set(err, errno, "cannot open the BPF loader %s: %m", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		cgbpf_error_set(err, EPERM,
+				"refusing the BPF loader %s: not a regular file owned by root and "
+				"writable by root only",
+				path);
+		close(fd);
+		return NULL;
+	}
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	close(fd);
+	if (!h) {
+		cgbpf_error_set(err, ENOEXEC, "cannot load the BPF loader %s: %s", path, dlerror());
+		return NULL;
+	}
+	entry = (cgbpf_loader_fn *)dlsym(h, CGBPF_LOADER_SYMBOL);
+	l = entry ? entry() : NULL;
+	if (!l || l->version != CGBPF_LOADER_VERSION || l->size < sizeof(*l)) {
+		cgbpf_error_set(err, ENOEXEC, "the BPF loader %s is not of this module's version",
+				path);
+		dlclose(h);
+		return NULL;
+	}
+	return l;
+}
+
+const struct cgbpf_loader *cgbpf_loader_get(struct cgbpf_error *err)
+{
+	const struct cgbpf_loader *l;
+
+	pthread_mutex_lock(&loader_lock);
+	if (!loader)
+		loader = loader_open(err);
+	l = loader;
+	pthread_mutex_unlock(&loader_lock);
+	return l;
+}
