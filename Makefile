@@ -36,9 +36,16 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRCS  := $(filter-out pam_cgbpf/pam_edge.c pam_cgbpf/cgbpfctl.c,$(wildcard pam_cgbpf/*.c))
+# The loader (pam_cgbpf/loader.h): the only code that uses libbpf's object layer. The module
+# dlopen()s it as pam_cgbpf/loader.so (loader_open.c) when it must load a program; cgbpfctl,
+# the tests and the benchmarks link it in (loader_static.c). libcgbpf.a holds neither.
+LOADER_SRCS := pam_cgbpf/loader.c pam_cgbpf/loader_static.c
+LIB_SRCS  := $(filter-out pam_cgbpf/pam_edge.c pam_cgbpf/cgbpfctl.c pam_cgbpf/loader_gen.c \
+	pam_cgbpf/loader_open.c $(LOADER_SRCS),$(wildcard pam_cgbpf/*.c))
 LIB_OBJS  := $(patsubst pam_cgbpf/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-FAULT_OBJS := $(patsubst pam_cgbpf/%.c,$(BUILD)/fault/%.o,$(LIB_SRCS) pam_cgbpf/pam_edge.c)
+LOADER_OBJS := $(patsubst pam_cgbpf/%.c,$(BUILD)/obj/%.o,$(LOADER_SRCS))
+FAULT_OBJS := $(patsubst pam_cgbpf/%.c,$(BUILD)/fault/%.o,$(LIB_SRCS) pam_cgbpf/pam_edge.c \
+	pam_cgbpf/loader_open.c)
 BPF_SRCS  := $(wildcard pam_cgbpf/bpf/*.bpf.c)
 SKELS     := $(patsubst pam_cgbpf/bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
@@ -55,7 +62,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 .PHONY: all deps deps-if-needed check demo install uninstall bench tests unit unit-tests clean \
 	help format fuzz fuzz-build deb soak
 
-all: $(BUILD)/pam_cgbpf.so $(BUILD)/cgbpfctl
+all: $(BUILD)/pam_cgbpf.so $(BUILD)/pam_cgbpf/loader.so $(BUILD)/cgbpfctl
 
 help:
 	@echo "make            build build/pam_cgbpf.so and build/cgbpfctl"
@@ -95,52 +102,78 @@ $(BUILD)/bpf/%.bpf.o: pam_cgbpf/bpf/%.bpf.c $(wildcard pam_cgbpf/bpf/*.h)
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
+# What the module must know of the loader's build without linking it: the engine digest of the
+# filter object (loader_digest.h) and an ABI tag over every header the two share, which
+# loader_open.c compares with the loader's own.
+LOADER_ABI_INPUTS := $(sort $(wildcard pam_cgbpf/*.h pam_cgbpf/bpf/*.h))
+$(BUILD)/loader_gen: pam_cgbpf/loader_gen.c pam_cgbpf/loader_digest.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/engine_build.h: $(BUILD)/loader_gen $(BUILD)/bpf/filter.bpf.o $(LOADER_ABI_INPUTS)
+	$(BUILD)/loader_gen $(BUILD)/bpf/filter.bpf.o \
+		"$$(cat $(LOADER_ABI_INPUTS) | sha256sum | cut -c1-32)" >$@.tmp && mv $@.tmp $@
+
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # ---- user space -------------------------------------------------------------------------------
-$(BUILD)/obj/%.o: pam_cgbpf/%.c | $(SKELS)
+$(BUILD)/obj/%.o: pam_cgbpf/%.c | $(SKELS) $(BUILD)/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # The fault-injection build: the same sources with CGBPF_FAULT_INJECTION, for tests only.
-$(BUILD)/fault/%.o: pam_cgbpf/%.c | $(SKELS)
+$(BUILD)/fault/%.o: pam_cgbpf/%.c | $(SKELS) $(BUILD)/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -DCGBPF_FAULT_INJECTION -c $< -o $@
 
 $(BUILD)/libcgbpf.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-# -z nodelete: PAM applications dlopen and dlclose modules per handle; reloading libbpf,
-# libelf and libz at every pam_start cost ~0.8 ms a session in bench/session_bench.
-$(BUILD)/pam_cgbpf.so: $(BUILD)/obj/pam_edge.o $(BUILD)/libcgbpf.a pam_cgbpf/pam_cgbpf.map
+# -z nodelete: PAM applications dlopen and dlclose modules per handle; reloading the module
+# at every pam_start cost ~0.8 ms a session in bench/session_bench. No libbpf here: a login
+# whose programs are pinned already never maps it (loader.h).
+$(BUILD)/pam_cgbpf.so: $(BUILD)/obj/pam_edge.o $(BUILD)/obj/loader_open.o $(BUILD)/libcgbpf.a \
+		pam_cgbpf/pam_cgbpf.map
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_cgbpf/pam_cgbpf.map -Wl,-z,defs \
 		-Wl,-z,nodelete \
-		-o $@ $(BUILD)/obj/pam_edge.o $(BUILD)/libcgbpf.a -lpam $(LDLIBS_BPF)
+		-o $@ $(BUILD)/obj/pam_edge.o $(BUILD)/obj/loader_open.o $(BUILD)/libcgbpf.a -lpam
 
-$(BUILD)/cgbpfctl: $(BUILD)/obj/cgbpfctl.o $(BUILD)/libcgbpf.a
+# The loader, found beside the module that loads it (loader_open.c); -z nodelete as the module.
+$(BUILD)/pam_cgbpf/loader.so: $(LOADER_OBJS) $(BUILD)/libcgbpf.a pam_cgbpf/loader.map
+	@mkdir -p $(@D)
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_cgbpf/loader.map -Wl,-z,defs \
+		-Wl,-z,nodelete -o $@ $(LOADER_OBJS) $(BUILD)/libcgbpf.a $(LDLIBS_BPF)
+
+$(BUILD)/cgbpfctl: $(BUILD)/obj/cgbpfctl.o $(LOADER_OBJS) $(BUILD)/libcgbpf.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BPF)
 
 $(BUILD)/tests/pam_cgbpf_fault.so: $(FAULT_OBJS) pam_cgbpf/pam_cgbpf.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_cgbpf/pam_cgbpf.map -Wl,-z,defs \
-		-o $@ $(FAULT_OBJS) -lpam $(LDLIBS_BPF)
+		-o $@ $(FAULT_OBJS) -lpam
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a
+# The fault build's module looks for its loader beside itself too (the loader has no faults).
+$(BUILD)/tests/pam_cgbpf/loader.so: $(BUILD)/pam_cgbpf/loader.so
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a $(LDLIBS_BPF)
+	cp $< $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a $(LOADER_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LOADER_OBJS) \
+		$(BUILD)/libcgbpf.a $(LDLIBS_BPF)
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam $(LDLIBS_BPF)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a $(LOADER_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcgbpf.a -lpam $(LDLIBS_BPF)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LOADER_OBJS) $(BUILD)/libcgbpf.a -lpam $(LDLIBS_BPF)
 
 tests: all $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF_OBJS) $(BUILD)/tests/pam_cgbpf_fault.so \
-	$(BENCH_BINS)
+	$(BUILD)/tests/pam_cgbpf/loader.so $(BENCH_BINS)
 
 # ---- the targets of README.md (make help lists them) --------------------------------------
 # The unit tests run twice: as built, and built with ASan and UBSan (build/san).
@@ -193,9 +226,10 @@ fuzz: $(FUZZ_BIN)
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
 install: all
-	install -d $(DESTDIR)$(SECUREDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	install -d $(DESTDIR)$(SECUREDIR)/pam_cgbpf $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(CONFDIR)
 	install -m 0644 $(BUILD)/pam_cgbpf.so $(DESTDIR)$(SECUREDIR)/pam_cgbpf.so
+	install -m 0644 $(BUILD)/pam_cgbpf/loader.so $(DESTDIR)$(SECUREDIR)/pam_cgbpf/loader.so
 	install -m 0755 $(BUILD)/cgbpfctl $(DESTDIR)$(SBINDIR)/cgbpfctl
 	install -m 0644 man/pam_cgbpf.8 man/cgbpfctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/pam_cgbpf.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -205,9 +239,11 @@ install: all
 
 # The policy file is the administrator's: uninstall removes it only if it is still the example.
 uninstall:
-	rm -f $(DESTDIR)$(SECUREDIR)/pam_cgbpf.so $(DESTDIR)$(SBINDIR)/cgbpfctl \
+	rm -f $(DESTDIR)$(SECUREDIR)/pam_cgbpf.so $(DESTDIR)$(SECUREDIR)/pam_cgbpf/loader.so \
+		$(DESTDIR)$(SBINDIR)/cgbpfctl \
 		$(DESTDIR)$(MANDIR)/man8/pam_cgbpf.8 $(DESTDIR)$(MANDIR)/man8/cgbpfctl.8 \
 		$(DESTDIR)$(MANDIR)/man5/pam_cgbpf.conf.5
+	-rmdir $(DESTDIR)$(SECUREDIR)/pam_cgbpf 2>/dev/null
 	@if cmp -s conf/pam_cgbpf.conf $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf; then \
 		rm -f $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf; \
 	elif [ -e $(DESTDIR)$(CONFDIR)/pam_cgbpf.conf ]; then \

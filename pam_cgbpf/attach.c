@@ -10,16 +10,17 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <linux/magic.h>
 
 #include "sysbpf.h"
-#include <linux/magic.h>
 
 #include "attach.h"
 #include "fault.h"
 #include "filter_load.h"
 #include "layout.h"
+#include "loader.h"
+#include "loader_elf.h"
 #include "safe_file.h"
 #include "sha256.h"
 #include "util.h"
@@ -27,18 +28,6 @@
 /* policy.c enforces the per-hook limit; the filter's tables must hold what it lets through. */
 _Static_assert(POLICY_MAX_RULES_PER_HOOK <= FILTER_MAX_RULES,
 	       "a policy may hold more rules per hook than the built-in filter");
-
-static const char *const hook_sections[HOOK_COUNT] = {
-	[HOOK_INGRESS] = "cgroup_skb/ingress",
-	[HOOK_EGRESS] = "cgroup_skb/egress",
-	[HOOK_SOCK_CREATE] = "cgroup/sock_create",
-	[HOOK_CONNECT4] = "cgroup/connect4",
-	[HOOK_CONNECT6] = "cgroup/connect6",
-	[HOOK_SENDMSG4] = "cgroup/sendmsg4",
-	[HOOK_SENDMSG6] = "cgroup/sendmsg6",
-	[HOOK_BIND4] = "cgroup/bind4",
-	[HOOK_BIND6] = "cgroup/bind6",
-};
 
 static const enum bpf_attach_type hook_attach_types[HOOK_COUNT] = {
 	[HOOK_INGRESS] = BPF_CGROUP_INET_INGRESS,
@@ -94,82 +83,10 @@ static int want_push(struct want_set *ws, struct want_attach *w)
 	return 0;
 }
 
-static void object_close(struct bpf_object **o)
+static int want_program(const struct rule *rule, const char *file, struct want_attach *w,
+			struct cgbpf_error *err)
 {
-	bpf_object__close(*o);
-}
-#define _cleanup_object_ __attribute__((cleanup(object_close)))
-
-/*
- * Opens an object from memory and picks the program for @hook: the one named,
- * or the only one whose section fits. Returns it in *out (owned by *objp).
- */
-static int object_pick(const char *buf, size_t len, const char *path, const char *name,
-		       enum cgbpf_hook hook, struct bpf_object **objp, struct bpf_program **out,
-		       const char *file, unsigned int line, struct cgbpf_error *err)
-{
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "pam_cgbpf_obj");
-	struct bpf_object *obj;
-	struct bpf_program *prog, *found = NULL;
-	int r;
-
-	obj = bpf_object__open_mem(buf, len, &opts);
-	if (!obj) {
-		r = -errno;
-		return cgbpf_error_at(err, r, file, line, "object %s is not a valid BPF object: %s",
-				      path, errno_text(r));
-	}
-	if (name) {
-		found = bpf_object__find_program_by_name(obj, name);
-		if (!found) {
-			bpf_object__close(obj);
-			return cgbpf_error_at(err, ENOENT, file, line,
-					      "object %s has no program named %s", path, name);
-		}
-		if (strcmp(bpf_program__section_name(found), hook_sections[hook]) != 0) {
-			r = cgbpf_error_at(err, EINVAL, file, line,
-					   "program %s in %s is in section %s, but hook %s needs "
-					   "section %s",
-					   name, path, bpf_program__section_name(found),
-					   hook_name(hook), hook_sections[hook]);
-			bpf_object__close(obj);
-			return r;
-		}
-	} else {
-		bpf_object__for_each_program(prog, obj) {
-			if (strcmp(bpf_program__section_name(prog), hook_sections[hook]) != 0)
-				continue;
-			if (found) {
-				r = cgbpf_error_at(err, EINVAL, file, line,
-						   "object %s holds several %s programs (%s, %s): "
-						   "name one as %s:NAME",
-						   path, hook_sections[hook],
-						   bpf_program__name(found),
-						   bpf_program__name(prog), path);
-				bpf_object__close(obj);
-				return r;
-			}
-			found = prog;
-		}
-		if (!found) {
-			bpf_object__close(obj);
-			return cgbpf_error_at(err, ENOENT, file, line,
-					      "object %s has no program in section %s for hook %s",
-					      path, hook_sections[hook], hook_name(hook));
-		}
-	}
-	bpf_object__for_each_program(prog, obj)
-		bpf_program__set_autoload(prog, prog == found);
-	*objp = obj;
-	*out = found;
-	return 0;
-}
-
-static int want_program(const struct rule *rule, enum cgbpf_hook hook, const char *file,
-			struct want_attach *w, struct cgbpf_error *err)
-{
-	_cleanup_object_ struct bpf_object *obj = NULL;
-	struct bpf_program *prog;
+	_cleanup_free_ char *name = NULL;
 	uint8_t digest[SHA256_DIGEST_SIZE];
 	char hex[2 * SHA256_DIGEST_SIZE + 1];
 	int r;
@@ -177,17 +94,17 @@ static int want_program(const struct rule *rule, enum cgbpf_hook hook, const cha
 	r = safe_read_file(rule->path, OBJECT_MAX_SIZE, &w->obj, &w->obj_len, err);
 	if (r < 0)
 		return cgbpf_error_context(err, r, "%s:%u: program", file, rule->line);
-	r = object_pick(w->obj, w->obj_len, rule->path, rule->prog_name, hook, &obj, &prog, file,
-			rule->line, err);
+	/* Without libbpf: this runs at every open, loading happens once (program_get_shared). */
+	r = elf_pick_program(w, file, &name, err);
 	if (r < 0)
 		return r;
 	sha256(w->obj, w->obj_len, digest);
 	sha256_hex(digest, hex);
-	if (asprintf(&w->ident, "%s:%s", hex, bpf_program__name(prog)) < 0) {
+	if (asprintf(&w->ident, "%s:%s", hex, name) < 0) {
 		w->ident = NULL;
 		return -ENOMEM;
 	}
-	if (asprintf(&w->what, "%s:%s", rule->path, bpf_program__name(prog)) < 0) {
+	if (asprintf(&w->what, "%s:%s", rule->path, name) < 0) {
 		w->what = NULL;
 		return -ENOMEM;
 	}
@@ -320,7 +237,7 @@ int want_set_build(const struct resolved_policy *rp, const char *policy_file, st
 			};
 
 			if (w.kind == ATT_PROGRAM)
-				r = want_program(rule, (enum cgbpf_hook)h, policy_file, &w, err);
+				r = want_program(rule, policy_file, &w, err);
 			else
 				r = want_pinned(rule, (enum cgbpf_hook)h, policy_file, &w, err);
 			if (r < 0)
@@ -508,8 +425,7 @@ int bpffs_remove_dir(const char *dir)
 static int program_get_shared(const struct want_attach *w, const char *dir, const char *policy_file,
 			      int *prog_fd, struct cgbpf_error *err)
 {
-	_cleanup_object_ struct bpf_object *obj = NULL;
-	struct bpf_program *prog;
+	const struct cgbpf_loader *loader;
 	char pin[LAYOUT_PATH_MAX];
 	int fd, r;
 
@@ -520,27 +436,20 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 		*prog_fd = fd;
 		return 0;
 	}
-	r = object_pick(w->obj, w->obj_len, w->path, w->prog_name, w->hook, &obj, &prog,
-			policy_file, w->line, err);
+	loader = cgbpf_loader_get(err);
+	if (!loader)
+		return -ENOEXEC;
+	r = loader->program_load(w, policy_file, &fd, err);
 	if (r < 0)
 		return r;
-	r = bpf_object__load(obj);
-	if (r < 0)
-		return cgbpf_error_at(err, r, policy_file, w->line,
-				      "program %s: the kernel refused to load it: %s", w->what,
-				      errno_text(r));
 	r = bpffs_mkdir(dir, err);
-	if (r < 0)
-		return r;
-	if (sysbpf_obj_pin(bpf_program__fd(prog), pin) < 0) {
-		r = cgbpf_error_set(err, errno, "cannot pin %s: %m", pin);
-		rmdir(dir);
+	if (r < 0) {
+		close(fd);
 		return r;
 	}
-	fd = fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 0);
-	if (fd < 0) {
-		r = cgbpf_error_set(err, errno, "dup: %m");
-		unlink(pin);
+	if (sysbpf_obj_pin(fd, pin) < 0) {
+		r = cgbpf_error_set(err, errno, "cannot pin %s: %m", pin);
+		close(fd);
 		rmdir(dir);
 		return r;
 	}

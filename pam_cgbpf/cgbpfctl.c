@@ -24,15 +24,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
 #include "args.h"
 #include "attach.h"
 #include "cgroup.h"
 #include "filter_compile.h"
 #include "filter_load.h"
 #include "ledger_file.h"
+#include "loader.h"
 #include "log.h"
 #include "policy.h"
 #include "policy_lint.h"
@@ -226,37 +224,16 @@ static void dry_run_free(struct dry_run *dr)
 	dr->n_seen = 0;
 }
 
-/* Opens the object as the module would and loads only the chosen program, then drops it. */
+/* Loads only the chosen program, as the module would, then drops it. */
 static int program_dry_run(const struct want_attach *w, const char *file, struct cgbpf_error *err)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "pam_cgbpf_check");
-	const char *name = strrchr(w->ident, ':');
-	struct bpf_object *obj;
-	struct bpf_program *prog, *p;
-	int r;
+	const struct cgbpf_loader *loader = cgbpf_loader_get(err);
+	int fd, r;
 
-	obj = bpf_object__open_mem(w->obj, w->obj_len, &opts);
-	if (!obj) {
-		r = -errno;
-		return cgbpf_error_at(err, r, file, w->line,
-				      "object %s is not a valid BPF object: %s", w->path,
-				      errno_text(r));
-	}
-	prog = name ? bpf_object__find_program_by_name(obj, name + 1) : NULL;
-	if (!prog) {
-		bpf_object__close(obj);
-		return cgbpf_error_at(err, ENOENT, file, w->line, "object %s: program %s not found",
-				      w->path, name ? name + 1 : "?");
-	}
-	bpf_object__for_each_program(p, obj)
-		bpf_program__set_autoload(p, p == prog);
-	r = bpf_object__load(obj);
-	bpf_object__close(obj);
-	if (r < 0)
-		return cgbpf_error_at(err, r, file, w->line,
-				      "program %s: the kernel refused to load it: %s", w->what,
-				      errno_text(r));
-	return 0;
+	r = loader ? loader->program_load(w, file, &fd, err) : -ENOEXEC;
+	if (r == 0)
+		close(fd);
+	return r;
 }
 
 /* Loads every program @ws names the way a login would, and unloads it again. */
@@ -885,7 +862,6 @@ static int run_command(const struct cli *c)
 int main(int argc, char **argv)
 {
 	struct cli c = { 0 };
-	struct libbpf_print_guard guard;
 	bool verbose;
 	int rc;
 
@@ -902,9 +878,7 @@ int main(int argc, char **argv)
 	verbose = c.verbose;
 	cgbpf_log_set(
 		(struct cgbpf_log_sink){ .fn = log_to_stderr, .ctx = &verbose, .debug = verbose });
-	libbpf_print_capture(&guard);
 	rc = run_command(&c);
-	libbpf_print_restore(&guard);
 	if (fflush(stdout) != 0 && rc == 0) {
 		fprintf(stderr, "cgbpfctl: cannot write the output: %s\n", errno_text(errno));
 		rc = 1;

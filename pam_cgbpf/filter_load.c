@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,36 +18,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include <linux/bpf.h>
 
 #include "sysbpf.h"
 
+#include "engine_build.h"
 #include "fault.h"
-#include "filter.skel.h"
 #include "filter_image.h"
 #include "filter_load.h"
 #include "layout.h"
+#include "loader.h"
 
-#define PROG_PIN_NAME	  LAYOUT_PROG_PIN
-#define VERIFIER_LOG_SIZE (64u << 10)
-
-enum filter_map_id {
-	MAP_CONFIG,
-	MAP_RULES,
-	MAP_PROTO,
-	MAP_COUNTERS,
-	MAP_DADDR4, /* first of the maps only the packet hooks use */
-	MAP_DADDR6,
-	MAP_SADDR4,
-	MAP_SADDR6,
-	MAP_DPORT,
-	MAP_SPORT,
-	MAP_COUNT,
-};
+#define PROG_PIN_NAME LAYOUT_PROG_PIN
+#define map_names     filter_map_names
 
 /* Map names in filter.bpf.c, which are also their pin names. */
-static const char *const map_names[MAP_COUNT] = {
+const char *const filter_map_names[MAP_COUNT] = {
 	[MAP_CONFIG] = "config",     [MAP_RULES] = "rules",   [MAP_PROTO] = "proto",
 	[MAP_COUNTERS] = "counters", [MAP_DADDR4] = "daddr4", [MAP_DADDR6] = "daddr6",
 	[MAP_SADDR4] = "saddr4",     [MAP_SADDR6] = "saddr6", [MAP_DPORT] = "dport",
@@ -67,7 +52,7 @@ struct map_shape {
 	__u32 key_size, value_size, max_entries;
 };
 
-static size_t n_maps_for(enum cgbpf_hook hook)
+size_t filter_n_maps_for(enum cgbpf_hook hook)
 {
 	return hook == HOOK_SOCK_CREATE ? MAP_DADDR4 : MAP_COUNT;
 }
@@ -113,45 +98,18 @@ static struct map_shape map_shape_of(const struct filter_image *img, enum filter
 	}
 }
 
-/* ---- the engine's identity ---------------------------------------------------------------- */
-
-static uint8_t engine_digest[32];
-static pthread_once_t engine_digest_once = PTHREAD_ONCE_INIT;
-
-/*
- * A 256-bit fingerprint of the BPF object this library carries. It only has
- * to tell one build from another (the pins are root's), and SHA-256 over the
- * 120 KiB object would cost most of a millisecond on every session open, so
- * it is four lanes of multiply-xorshift over 8-byte words: a few microseconds.
- */
-static void compute_engine_digest(void)
+uint32_t filter_map_max_entries(const struct filter_image *img, enum filter_map_id id)
 {
-	uint64_t h[4] = { 0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL,
-			  0xa54ff53a5f1d36f1ULL };
-	const uint8_t *elf;
-	uint64_t w;
-	size_t size = 0, i;
-
-	elf = filter_bpf__elf_bytes(&size);
-	for (i = 0; i < size; i += 8) {
-		w = 0;
-		memcpy(&w, elf + i, size - i < 8 ? size - i : 8);
-		h[(i / 8) & 3] = (h[(i / 8) & 3] ^ w) * 0x9e3779b97f4a7c15ULL;
-		h[(i / 8) & 3] ^= h[(i / 8) & 3] >> 31;
-	}
-	for (i = 0; i < 4; i++) {
-		h[i] = (h[i] ^ size ^ h[(i + 1) & 3]) * 0xbf58476d1ce4e5b9ULL;
-		h[i] ^= h[i] >> 29;
-		memcpy(engine_digest + 8 * i, &h[i], 8);
-	}
+	return map_shape_of(img, id).max_entries;
 }
 
 /* The config map's value for @img: the image's config stamped with the engine digest. */
 static void instance_config(const struct filter_image *img, struct filter_config *cfg)
 {
-	pthread_once(&engine_digest_once, compute_engine_digest);
+	_Static_assert(sizeof(cfg->engine_digest) == sizeof(cgbpf_engine_digest),
+		       "the config map's digest is the engine digest");
 	*cfg = img->config;
-	memcpy(cfg->engine_digest, engine_digest, sizeof(cfg->engine_digest));
+	memcpy(cfg->engine_digest, cgbpf_engine_digest, sizeof(cfg->engine_digest));
 }
 
 /* ---- paths -------------------------------------------------------------------------------- */
@@ -177,122 +135,13 @@ static int unpin_all(const char *dir)
 	return ret;
 }
 
-/* ---- loading ------------------------------------------------------------------------------- */
-
-#define N_ENGINE_PROGS 7
-
-/* The engine's programs; the one of a hook is at index prog_index(hook). */
-static void engine_progs(struct filter_bpf *skel, struct bpf_program *out[N_ENGINE_PROGS])
-{
-	out[0] = skel->progs.filter_ingress;
-	out[1] = skel->progs.filter_egress;
-	out[2] = skel->progs.filter_sock_create;
-	out[3] = skel->progs.filter_connect4;
-	out[4] = skel->progs.filter_connect6;
-	out[5] = skel->progs.filter_sendmsg4;
-	out[6] = skel->progs.filter_sendmsg6;
-}
-
-static struct bpf_program *prog_for_hook(struct filter_bpf *skel, enum cgbpf_hook hook)
-{
-	struct bpf_program *progs[N_ENGINE_PROGS];
-
-	engine_progs(skel, progs);
-	return (unsigned int)hook < N_ENGINE_PROGS ? progs[hook] : NULL;
-}
+/* ---- filling ------------------------------------------------------------------------------- */
 
 static enum bpf_prog_type prog_type_for_hook(enum cgbpf_hook hook)
 {
 	if (hook == HOOK_SOCK_CREATE)
 		return BPF_PROG_TYPE_CGROUP_SOCK;
 	return hook_is_early(hook) ? BPF_PROG_TYPE_CGROUP_SOCK_ADDR : BPF_PROG_TYPE_CGROUP_SKB;
-}
-
-static struct bpf_map *skel_map(struct filter_bpf *skel, enum filter_map_id id)
-{
-	return bpf_object__find_map_by_name(skel->obj, map_names[id]);
-}
-
-/* The last non-empty line of a verifier log, in place. */
-static const char *last_log_line(char *log)
-{
-	size_t n = strnlen(log, VERIFIER_LOG_SIZE - 1);
-	char *p;
-
-	while (n && (log[n - 1] == '\n' || log[n - 1] == ' '))
-		log[--n] = '\0';
-	p = strrchr(log, '\n');
-	return p ? p + 1 : log;
-}
-
-/*
- * Opens the skeleton with only the program of @img's hook to load and the
- * maps sized for @img, and loads it. @log receives the verifier's log when
- * the load fails.
- */
-static int open_and_load(const struct filter_image *img, char *log, struct filter_bpf **out,
-			 struct cgbpf_error *err)
-{
-	struct bpf_program *progs[N_ENGINE_PROGS], *prog;
-	struct filter_bpf *skel;
-	struct map_shape shape;
-	struct bpf_map *map;
-	size_t i;
-	int r;
-
-	*out = NULL;
-	skel = filter_bpf__open();
-	if (!skel) {
-		r = errno ? errno : EINVAL;
-		return cgbpf_error_set(err, r, "cannot open the built-in filter object: %s",
-				       strerror(r));
-	}
-	engine_progs(skel, progs);
-	prog = prog_for_hook(skel, img->hook);
-	if (!prog) {
-		r = -EINVAL;
-		goto fail_setup;
-	}
-	for (i = 0; i < N_ENGINE_PROGS; i++) {
-		r = bpf_program__set_autoload(progs[i], progs[i] == prog);
-		if (r < 0)
-			goto fail_setup;
-	}
-	r = bpf_program__set_log_buf(prog, log, VERIFIER_LOG_SIZE);
-	if (r < 0)
-		goto fail_setup;
-	for (i = 0; i < MAP_COUNT; i++) {
-		map = skel_map(skel, (enum filter_map_id)i);
-		if (!map) {
-			r = -ENOENT;
-			goto fail_setup;
-		}
-		if (i >= n_maps_for(img->hook)) {
-			r = bpf_map__set_autocreate(map, false);
-		} else {
-			shape = map_shape_of(img, (enum filter_map_id)i);
-			r = bpf_map__set_max_entries(map, shape.max_entries);
-		}
-		if (r < 0)
-			goto fail_setup;
-	}
-
-	log[0] = '\0';
-	r = filter_bpf__load(skel);
-	if (r < 0) {
-		cgbpf_error_set(err, r, "loading the built-in %s filter failed: %s%s%s",
-				hook_name(img->hook), strerror(-r), log[0] ? "; verifier: " : "",
-				log[0] ? last_log_line(log) : "");
-		filter_bpf__destroy(skel);
-		return r;
-	}
-	*out = skel;
-	return 0;
-
-fail_setup:
-	filter_bpf__destroy(skel);
-	return cgbpf_error_set(err, r, "cannot set up the built-in filter object: %s",
-			       strerror(-r));
 }
 
 static int update(int fd, const void *key, const void *value, const char *name,
@@ -345,18 +194,18 @@ static int fill_ports(int fd, const struct filter_port_table *t, const char *nam
 	return 0;
 }
 
-/* Writes @img into the maps of a loaded @skel and freezes all but the counters. */
-static int fill_maps(struct filter_bpf *skel, const struct filter_image *img,
+/* Writes @img into the maps the loader made and freezes all but the counters. */
+static int fill_maps(const int map_fds[MAP_COUNT], const struct filter_image *img,
 		     struct cgbpf_error *err)
 {
 	struct filter_config cfg;
-	size_t i, n_maps = n_maps_for(img->hook);
+	size_t i, n_maps = filter_n_maps_for(img->hook);
 	__u32 k;
 	int fd, e, r = 0;
 
 	instance_config(img, &cfg);
 	for (i = 0; i < n_maps && r == 0; i++) {
-		fd = bpf_map__fd(skel_map(skel, (enum filter_map_id)i));
+		fd = map_fds[i];
 		switch (i) {
 		case MAP_CONFIG:
 			k = 0;
@@ -485,20 +334,20 @@ out:
 /* ---- the API ------------------------------------------------------------------------------- */
 
 /* Pins the maps, then the program, which marks the instance complete. */
-static int pin_instance(struct filter_bpf *skel, const struct filter_image *img, const char *dir,
-			struct cgbpf_error *err)
+static int pin_instance(int prog_fd, const int map_fds[MAP_COUNT], const struct filter_image *img,
+			const char *dir, struct cgbpf_error *err)
 {
 	char path[PATH_MAX];
-	size_t i, n_maps = n_maps_for(img->hook);
+	size_t i, n_maps = filter_n_maps_for(img->hook);
 	int r, fd, e;
 
 	for (i = 0; i <= n_maps; i++) {
 		if (i < n_maps) {
 			r = pin_path(path, sizeof(path), dir, map_names[i]);
-			fd = bpf_map__fd(skel_map(skel, (enum filter_map_id)i));
+			fd = map_fds[i];
 		} else {
 			r = pin_path(path, sizeof(path), dir, PROG_PIN_NAME);
-			fd = bpf_program__fd(prog_for_hook(skel, img->hook));
+			fd = prog_fd;
 		}
 		if (r < 0)
 			return cgbpf_error_set(err, r, "%s/: path too long", dir);
@@ -513,14 +362,23 @@ static int pin_instance(struct filter_bpf *skel, const struct filter_image *img,
 	return 0;
 }
 
+static void close_fds(int prog_fd, const int map_fds[MAP_COUNT])
+{
+	for (size_t i = 0; i < MAP_COUNT; i++)
+		if (map_fds[i] >= 0)
+			close(map_fds[i]);
+	if (prog_fd >= 0)
+		close(prog_fd);
+}
+
 int filter_get_shared(const struct filter_image *img, const char *dir, int *prog_fd,
 		      struct cgbpf_error *err)
 {
-	struct filter_bpf *skel = NULL;
-	char *log = NULL;
+	const struct cgbpf_loader *loader;
+	int map_fds[MAP_COUNT] = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	bool created = false, pinned = false;
 	struct stat st;
-	int r, fd;
+	int r, fd = -1;
 
 	*prog_fd = -1;
 	if (mkdir(dir, 0700) == 0) {
@@ -547,53 +405,39 @@ int filter_get_shared(const struct filter_image *img, const char *dir, int *prog
 			return cgbpf_error_set(err, r, "cannot clear %s: %s", dir, strerror(-r));
 	}
 
-	log = calloc(1, VERIFIER_LOG_SIZE);
-	if (!log) {
-		r = cgbpf_error_set(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	r = open_and_load(img, log, &skel, err);
+	loader = cgbpf_loader_get(err);
+	r = loader ? loader->filter_load(img, &fd, map_fds, err) : -ENOEXEC;
 	if (r < 0)
 		goto out;
-	r = fill_maps(skel, img, err);
+	r = fill_maps(map_fds, img, err);
 	if (r < 0)
 		goto out;
 	pinned = true;
-	r = pin_instance(skel, img, dir, err);
+	r = pin_instance(fd, map_fds, img, dir, err);
 	if (r < 0)
 		goto out;
-	fd = fcntl(bpf_program__fd(prog_for_hook(skel, img->hook)), F_DUPFD_CLOEXEC, 0);
-	if (fd < 0) {
-		r = errno;
-		r = cgbpf_error_set(err, r, "cannot duplicate a descriptor: %s", strerror(r));
-		goto out;
-	}
 	*prog_fd = fd;
-	r = 0;
+	fd = -1;
 out:
 	if (r < 0 && pinned)
 		unpin_all(dir);
 	if (r < 0 && created)
 		rmdir(dir);
-	filter_bpf__destroy(skel);
-	free(log);
+	close_fds(fd, map_fds);
 	return r;
 }
 
 int filter_dry_run(const struct filter_image *img, struct cgbpf_error *err)
 {
-	struct filter_bpf *skel = NULL;
-	char *log;
+	const struct cgbpf_loader *loader = cgbpf_loader_get(err);
+	int fd = -1, map_fds[MAP_COUNT];
 	int r;
 
-	log = calloc(1, VERIFIER_LOG_SIZE);
-	if (!log)
-		return cgbpf_error_set(err, ENOMEM, "out of memory");
-	r = open_and_load(img, log, &skel, err);
-	if (r == 0)
-		r = fill_maps(skel, img, err);
-	filter_bpf__destroy(skel);
-	free(log);
+	r = loader ? loader->filter_load(img, &fd, map_fds, err) : -ENOEXEC;
+	if (r == 0) {
+		r = fill_maps(map_fds, img, err);
+		close_fds(fd, map_fds);
+	}
 	return r;
 }
 

@@ -17,6 +17,7 @@
 #include "bpf/filter_types.h" /* FILTER_MAX_RULES */
 #include "error.h"
 #include "filter_compile.h"
+#include "loader.h" /* enum filter_map_id */
 
 /*
  * Returns in *prog_fd a program for @img: the one pinned in @dir when @dir
@@ -43,9 +44,14 @@ int filter_read_counters(const char *dir, uint64_t cgroup_id, struct filter_coun
 int filter_unpin_shared(const char *dir);
 
 /*
- * Loads the program for @img, runs it through the verifier and unloads it
- * again (cgbpfctl check's dry run).
+ * Loads the program for @img, runs it through the verifier, fills its maps and
+ * unloads it again (cgbpfctl check's dry run).
  */
 int filter_dry_run(const struct filter_image *img, struct cgbpf_error *err);
+
+/* What the loader needs to make an instance's maps: their names, how many, how large. */
+extern const char *const filter_map_names[MAP_COUNT];
+size_t filter_n_maps_for(enum cgbpf_hook hook);
+uint32_t filter_map_max_entries(const struct filter_image *img, enum filter_map_id id);
 
 #endif

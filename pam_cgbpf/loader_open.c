@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine_build.h"
 #include "error.h"
 #include "loader.h"
 
@@ -69,9 +70,12 @@ static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
 		return NULL;
 	}
 	entry = (cgbpf_loader_fn *)dlsym(h, CGBPF_LOADER_SYMBOL);
-	l = entry ? entry() : NULL;
-	if (!l || l->version != CGBPF_LOADER_VERSION || l->size < sizeof(*l)) {
-		cgbpf_error_set(err, ENOEXEC, "the BPF loader %s is not of this module's version",
+	l = entry ? entry(&cgbpf_loader_host) : NULL;
+	/* The two share structures and name shared instances by one digest: one build only. */
+	if (!l || l->version != CGBPF_LOADER_VERSION || l->size < sizeof(*l) ||
+	    strcmp(l->abi, CGBPF_LOADER_ABI) != 0 ||
+	    memcmp(l->engine_digest, cgbpf_engine_digest, sizeof(cgbpf_engine_digest)) != 0) {
+		cgbpf_error_set(err, ENOEXEC, "the BPF loader %s is not of this module's build",
 				path);
 		dlclose(h);
 		return NULL;

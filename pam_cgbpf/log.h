@@ -23,14 +23,7 @@ struct cgbpf_log_sink cgbpf_log_set(struct cgbpf_log_sink sink);
 
 void cgbpf_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/*
- * Routes libbpf's voice to the current sink while it lives: libbpf_set_print
- * is process-wide, so the previous printer is saved and given back.
- */
-struct libbpf_print_guard {
-	void *previous;
-};
-void libbpf_print_capture(struct libbpf_print_guard *g);
-void libbpf_print_restore(struct libbpf_print_guard *g);
+/* cgbpf_log with a va_list: what the loader's libbpf print hook calls (loader.h). */
+void cgbpf_vlog(int priority, const char *fmt, va_list ap);
 
 #endif

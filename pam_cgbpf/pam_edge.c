@@ -43,7 +43,6 @@ struct edge {
 	struct cgbpf_settings settings;
 	struct session_info si;
 	struct cgbpf_log_sink saved_sink;
-	struct libbpf_print_guard print_guard;
 	struct proc_guard guard;
 };
 
@@ -56,7 +55,6 @@ static int edge_enter(struct edge *e, pam_handle_t *pamh, int argc, const char *
 	proc_guard_enter(&e->guard);
 	settings_init(&e->settings);
 	e->saved_sink = cgbpf_log_set((struct cgbpf_log_sink){ .fn = log_to_pam, .ctx = pamh });
-	libbpf_print_capture(&e->print_guard);
 	if (settings_parse_args(&e->settings, argc, argv, &err) < 0) {
 		pam_syslog(pamh, LOG_ERR, "%s", err.msg);
 		return PAM_SESSION_ERR;
@@ -81,7 +79,6 @@ static int edge_enter(struct edge *e, pam_handle_t *pamh, int argc, const char *
 static void edge_leave(struct edge *e)
 {
 	proc_guard_leave(&e->guard);
-	libbpf_print_restore(&e->print_guard);
 	cgbpf_log_set(e->saved_sink);
 }
 
