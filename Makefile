@@ -128,8 +128,16 @@ $(BUILD)/fault/%.o: pam_cgbpf/%.c | $(SKELS) $(BUILD)/engine_build.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -DCGBPF_FAULT_INJECTION -c $< -o $@
 
+# Made afresh: ar r keeps members whose source left the list (loader_open.o, once in it).
 $(BUILD)/libcgbpf.a: $(LIB_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/libcgbpf_loader.a: $(LOADER_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# What links the loader in: an archive, so that a program that loads nothing (bench/login_bench)
+# does not get libbpf either.
+LINK_LIBS := -Wl,--start-group $(BUILD)/libcgbpf.a $(BUILD)/libcgbpf_loader.a -Wl,--end-group
 
 # -z nodelete: PAM applications dlopen and dlclose modules per handle; reloading the module
 # at every pam_start cost ~0.8 ms a session in bench/session_bench. No libbpf here: a login
@@ -146,8 +154,8 @@ $(BUILD)/pam_cgbpf/loader.so: $(LOADER_OBJS) $(BUILD)/libcgbpf.a pam_cgbpf/loade
 	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_cgbpf/loader.map -Wl,-z,defs \
 		-Wl,-z,nodelete -o $@ $(LOADER_OBJS) $(BUILD)/libcgbpf.a $(LDLIBS_BPF)
 
-$(BUILD)/cgbpfctl: $(BUILD)/obj/cgbpfctl.o $(LOADER_OBJS) $(BUILD)/libcgbpf.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_BPF)
+$(BUILD)/cgbpfctl: $(BUILD)/obj/cgbpfctl.o $(BUILD)/libcgbpf.a $(BUILD)/libcgbpf_loader.a
+	$(CC) $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS_BPF)
 
 $(BUILD)/tests/pam_cgbpf_fault.so: $(FAULT_OBJS) pam_cgbpf/pam_cgbpf.map
 	@mkdir -p $(@D)
@@ -159,18 +167,17 @@ $(BUILD)/tests/pam_cgbpf/loader.so: $(BUILD)/pam_cgbpf/loader.so
 	@mkdir -p $(@D)
 	cp $< $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a $(LOADER_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcgbpf.a $(BUILD)/libcgbpf_loader.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LOADER_OBJS) \
-		$(BUILD)/libcgbpf.a $(LDLIBS_BPF)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LINK_LIBS) $(LDLIBS_BPF)
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -lpam $(LDLIBS_BPF)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a $(LOADER_OBJS)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcgbpf.a $(BUILD)/libcgbpf_loader.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LOADER_OBJS) $(BUILD)/libcgbpf.a -lpam $(LDLIBS_BPF)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LINK_LIBS) -lpam $(LDLIBS_BPF)
 
 tests: all $(UNIT_BINS) $(HELPER_BINS) $(TEST_BPF_OBJS) $(BUILD)/tests/pam_cgbpf_fault.so \
 	$(BUILD)/tests/pam_cgbpf/loader.so $(BENCH_BINS)
