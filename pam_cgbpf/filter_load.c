@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Loading, filling and pinning the built-in filter (see filter_load.h).
+ * Filling and pinning the built-in filter (see filter_load.h); the loader
+ * (loader.h) loads it, only when no instance is pinned already.
  *
  * One image = one program of filter.bpf.c (the one for the image's hook; the
  * others are not loaded) plus its maps, all pinned in one directory that
@@ -30,7 +31,6 @@
 #include "loader.h"
 
 #define PROG_PIN_NAME LAYOUT_PROG_PIN
-#define map_names     filter_map_names
 
 /* Map names in filter.bpf.c, which are also their pin names. */
 const char *const filter_map_names[MAP_COUNT] = {
@@ -39,6 +39,7 @@ const char *const filter_map_names[MAP_COUNT] = {
 	[MAP_SADDR4] = "saddr4",     [MAP_SADDR6] = "saddr6", [MAP_DPORT] = "dport",
 	[MAP_SPORT] = "sport",
 };
+static const char *const *const map_names = filter_map_names;
 
 static const enum filter_lpm_map lpm_of_map[MAP_COUNT] = {
 	[MAP_DADDR4] = FILTER_LPM_DADDR4,
