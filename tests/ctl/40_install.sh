@@ -11,7 +11,7 @@ sandbox_setup
 PAM_LIBDIR=$(pkg-config --variable=libdir pam 2>/dev/null)
 [ -n "$PAM_LIBDIR" ] || die "pkg-config knows the PAM libdir" "pkg-config --variable=libdir pam is empty"
 SECUREDIR=$PAM_LIBDIR/security
-TARGETS=("$SECUREDIR/pam_cgbpf.so" /usr/sbin/cgbpfctl /usr/share/man/man8/pam_cgbpf.8
+TARGETS=("$SECUREDIR/pam_cgbpf.so" "$SECUREDIR/pam_cgbpf/loader.so" /usr/sbin/cgbpfctl /usr/share/man/man8/pam_cgbpf.8
 	/usr/share/man/man8/cgbpfctl.8 /usr/share/man/man5/pam_cgbpf.conf.5
 	/etc/security/pam_cgbpf.conf)
 
@@ -24,16 +24,18 @@ D=$(tmpdir_root)
 expect_rc "make install DESTDIR=..." 0 mk install DESTDIR="$D"
 want=$(printf '%s\n' "${TARGETS[@]}" | sort)
 got=$(cd "$D" && find . -type f -o -type l | sed 's|^\.||' | sort)
-if [ "$got" = "$want" ]; then pass "DESTDIR: exactly the module, cgbpfctl, 3 man pages and the policy"; else
-	fail "DESTDIR: exactly the module, cgbpfctl, 3 man pages and the policy" "got: $(tr "\n" " " <<<"$got")"; fi
+if [ "$got" = "$want" ]; then pass "DESTDIR: exactly the module, its loader, cgbpfctl, 3 man pages and the policy"; else
+	fail "DESTDIR: exactly the module, its loader, cgbpfctl, 3 man pages and the policy" "got: $(tr "\n" " " <<<"$got")"; fi
 check "DESTDIR: the module is mode 0644" test "$(stat -c %a "$D$SECUREDIR/pam_cgbpf.so")" = 644
+check "DESTDIR: its loader is mode 0644, beside it" \
+	test "$(stat -c %a "$D$SECUREDIR/pam_cgbpf/loader.so")" = 644
 check "DESTDIR: cgbpfctl is mode 0755" test "$(stat -c %a "$D/usr/sbin/cgbpfctl")" = 755
 check "DESTDIR: the policy is the example" cmp -s conf/pam_cgbpf.conf "$D/etc/security/pam_cgbpf.conf"
 check "DESTDIR: the installed cgbpfctl runs" "$D/usr/sbin/cgbpfctl" --help
 check "DESTDIR: the installed module exports the session entry points" \
 	bash -c "nm -D --defined-only '$D$SECUREDIR/pam_cgbpf.so' | grep -q ' pam_sm_open_session$'"
 expect_rc "make uninstall DESTDIR=..." 0 mk uninstall DESTDIR="$D"
-left=$(cd "$D" && find . -type f -o -type l)
+left=$(cd "$D" && find . -type f -o -type l -o -path "*/security/pam_cgbpf")
 if [ -z "$left" ]; then pass "DESTDIR: uninstall removes every file"; else
 	fail "DESTDIR: uninstall removes every file" "left: $(tr "\n" " " <<<"$left")"; fi
 
@@ -63,6 +65,8 @@ for t in "${TARGETS[@]}"; do
 		echo "    moved a previous $t aside; it is put back at the end"
 	fi
 done
+# The loader's directory goes with the last file in it (uninstall), so it must not be there now.
+rmdir "$SECUREDIR/pam_cgbpf" 2>/dev/null
 
 snapshot() {
 	find "$SECUREDIR" /usr/sbin /usr/share/man/man5 /usr/share/man/man8 /etc/security -xdev \

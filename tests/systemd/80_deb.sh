@@ -79,6 +79,9 @@ check "installing changes no file in /etc/pam.d" test "$(snapshot etc/pam.d)" = 
 pamdir=$(sd_exec sh -c 'dirname "$(dpkg -S pam_unix.so | sed -n "s/^libpam-modules[^ ]*: //p" | head -n 1)"')
 check "the module is in the multiarch PAM directory $pamdir, beside pam_unix.so" \
 	sd_exec dpkg-query -S "$pamdir/pam_cgbpf.so"
+check "its libbpf loader is beside it, root's and 0644" \
+	test "$(sd_exec stat -c '%u %a' "$pamdir/pam_cgbpf/loader.so")" = "0 644"
+check "the package ships the loader" sd_exec dpkg-query -S "$pamdir/pam_cgbpf/loader.so"
 check "cgbpfctl is /usr/sbin/cgbpfctl and runs: the shipped policy checks out" \
 	sd_exec /usr/sbin/cgbpfctl check --user tester
 for f in man/man8/pam_cgbpf.8.gz man/man8/cgbpfctl.8.gz man/man5/pam_cgbpf.conf.5.gz \
@@ -176,6 +179,7 @@ check "purged: /etc/security is as before the install" \
 check_fails "purged: dpkg knows no libpam-cgbpf" \
 	sd_exec sh -c 'dpkg-query -W -f "\${Status}" libpam-cgbpf 2>/dev/null | grep -q .'
 check_fails "purged: the module is gone" sd_exec test -e "$pamdir/pam_cgbpf.so"
+check_fails "purged: its loader and its directory are gone" sd_exec test -e "$pamdir/pam_cgbpf"
 check_fails "purged: the profile is gone" sd_exec test -e /usr/share/pam-configs/cgbpf
 expect_rc "purged: tester logs in over ssh" 0 sd_ssh tester true </dev/null
 expect_rc "purged: tester's TCP to the once denied port connects" 0 tcp_as tester "$P_DENY"

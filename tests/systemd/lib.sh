@@ -363,14 +363,17 @@ sd_pam_dir() {
 	return 1
 }
 
-# sd_install: $BUILD/pam_cgbpf.so into the multiarch PAM directory, $BUILD/cgbpfctl into
-# /usr/sbin, and what sd_install_helpers installs, all inside the container.
+# sd_install: $BUILD/pam_cgbpf.so and its loader (pam_cgbpf/loader.so beside it) into the
+# multiarch PAM directory, $BUILD/cgbpfctl into /usr/sbin, and what sd_install_helpers
+# installs, all inside the container.
 sd_install() {
 	local pamdir
 	pamdir=$(sd_pam_dir) || die sd_install "no pam_unix.so in $SD_ROOT/usr/lib/*/security"
 	[ -f "$BUILD/pam_cgbpf.so" ] && [ -f "$BUILD/cgbpfctl" ] ||
 		die sd_install "$BUILD/pam_cgbpf.so or $BUILD/cgbpfctl not built (make tests)"
 	install -m 0644 "$BUILD/pam_cgbpf.so" "$SD_ROOT$pamdir/pam_cgbpf.so" &&
+		install -d -m 0755 "$SD_ROOT$pamdir/pam_cgbpf" &&
+		install -m 0644 "$BUILD/pam_cgbpf/loader.so" "$SD_ROOT$pamdir/pam_cgbpf/loader.so" &&
 		install -m 0755 "$BUILD/cgbpfctl" "$SD_ROOT/usr/sbin/cgbpfctl" ||
 		die sd_install "cannot copy the module and cgbpfctl into $SD_ROOT"
 	sd_install_helpers
