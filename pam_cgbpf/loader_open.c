@@ -35,20 +35,40 @@ static int loader_path(char *buf, size_t size)
 
 static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
 {
-	char path[PATH_MAX], fdpath[64];
+	char path[PATH_MAX], fdpath[64], *slash;
 	const struct cgbpf_loader *l;
 	cgbpf_loader_fn *entry;
 	struct stat st;
 	void *h;
-	int fd, r;
+	int dfd, fd, r;
 
 	r = loader_path(path, sizeof(path));
 	if (r < 0) {
 		cgbpf_error_set(err, -r, "cannot find where the BPF loader lives");
 		return NULL;
 	}
-	/* Checked and loaded through one descriptor, so what was checked is what is loaded. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/*
+	 * Checked and loaded through one descriptor, so what was checked is what is loaded; and
+	 * its directory too, whose writers could otherwise swap in another root-owned file.
+	 */
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0) {
+		cgbpf_error_set(err, errno, "cannot open the BPF loader's directory %s: %m", path);
+		return NULL;
+	}
+	if (fstat(dfd, &st) < 0 || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		cgbpf_error_set(err, EPERM,
+				"refusing the BPF loader's directory %s: not owned by root and "
+				"writable by root only",
+				path);
+		close(dfd);
+		return NULL;
+	}
+	*slash = '/';
+	fd = openat(dfd, slash + 1, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dfd);
 	if (fd < 0) {
 		cgbpf_error_set(err, errno, "cannot open the BPF loader %s: %m", path);
 		return NULL;

@@ -2,7 +2,8 @@
 # The loader split (pam_cgbpf/loader.h): pam_cgbpf.so does not link libbpf; a cold login (its
 # programs not loaded yet) loads pam_cgbpf/loader.so and works; a warm one, in a fresh process,
 # maps neither the loader nor libbpf, program= rules included; a loader that is not root's, is
-# writable by others, is a symlink or is missing is refused and the login fails closed.
+# writable by others or in a directory that is, is a symlink or is missing is refused and the
+# login fails closed.
 # shellcheck source=tests/sandbox.sh
 . "$(dirname "$0")/../sandbox.sh"
 need_root
@@ -47,6 +48,13 @@ bad_loader "an other-writable loader" "refusing the BPF loader .*writable by roo
 chmod 0644 "$MODDIR/pam_cgbpf/loader.so"
 chown 65534 "$MODDIR/pam_cgbpf/loader.so"
 bad_loader "a loader not owned by root" "refusing the BPF loader .*owned by root"
+chown 0 "$MODDIR/pam_cgbpf/loader.so"
+chmod 0775 "$MODDIR/pam_cgbpf"
+bad_loader "a loader in a group-writable directory" "refusing the BPF loader's directory $MODDIR/pam_cgbpf: not owned by root and writable by root only"
+chmod 0755 "$MODDIR/pam_cgbpf"
+chown 65534 "$MODDIR/pam_cgbpf"
+bad_loader "a loader in a directory not root's" "refusing the BPF loader's directory .*owned by root"
+chown 0 "$MODDIR/pam_cgbpf"
 mv "$MODDIR/pam_cgbpf/loader.so" "$MODDIR/pam_cgbpf/real.so"
 chown 0 "$MODDIR/pam_cgbpf/real.so"
 ln -s real.so "$MODDIR/pam_cgbpf/loader.so"
