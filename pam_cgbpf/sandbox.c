@@ -476,7 +476,7 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 	bool gone = sb->pl.ops->removes_cgroup;
 	int r;
 
-	if (gone) {
+	if (gone && !sb->cg_removed) {
 		r = sb->pl.ops->remove(&sb->pl);
 		if (r < 0)
 			return cgbpf_error_set(err, r, "cannot remove cgroup %s: %s", sb->pl.cg_dir,
@@ -544,7 +544,14 @@ int sandbox_release(struct sandbox *sb, bool on_close, bool dirty, bool *removed
 	int n = 0;
 
 	*removed = false;
-	if (sb->l.n_ses == 0)
+	/*
+	 * An own cgroup that nobody is in goes at once: rmdir is the kernel's own
+	 * test of emptiness, and nothing can enter a removed cgroup. Only when it
+	 * is busy (EBUSY) are its processes read, waited for or killed.
+	 */
+	if (sb->l.n_ses == 0 && sb->pl.ops->removes_cgroup)
+		sb->cg_removed = sb->pl.ops->remove(&sb->pl) == 0;
+	if (sb->l.n_ses == 0 && !sb->cg_removed)
 		n = processes_left(sb, on_close && sb->s->on_logout == ON_LOGOUT_KILL);
 	if (on_close && n < 0 && n != -ENOENT)
 		/* Not knowing whether processes are left, keep their filter. */

@@ -32,6 +32,7 @@ struct sandbox {
 	char pin_dir[LAYOUT_PATH_MAX];
 	char shared_dir[LAYOUT_PATH_MAX];
 	bool pins_empty; /* pin_dir was just made: no name in it is taken */
+	bool cg_removed; /* the placement's cgroup was removed already (sandbox_release) */
 	struct ledger_file lf;
 	struct ledger l;
 };
