@@ -20,21 +20,49 @@
 #include "placement_choice.h"
 #include "util.h"
 
+static bool is_cgroup2(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/*
+ * The mount point found last in this process: an open and its close (or
+ * sshd's next login) look there first, one statfs that proves it still is
+ * cgroup2. Any cgroup2 mount shows the same one hierarchy.
+ */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static char seen[LAYOUT_PATH_MAX];
+
+static int mount_point_put(char *buf, size_t size, const char *mnt, struct cgbpf_error *err)
+{
+	if (snprintf(buf, size, "%s", mnt) >= (int)size)
+		return cgbpf_error_set(err, ENAMETOOLONG, "buffer too small");
+	pthread_mutex_lock(&seen_lock);
+	if (strlen(mnt) < sizeof(seen))
+		strcpy(seen, mnt);
+	pthread_mutex_unlock(&seen_lock);
+	return 0;
+}
+
 int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 {
 	/* The usual places first: a statfs is far cheaper than reading mountinfo. */
 	static const char *const usual[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
+	char last[LAYOUT_PATH_MAX];
 	size_t cap = 0;
-	struct statfs sf;
 
+	pthread_mutex_lock(&seen_lock);
+	memcpy(last, seen, sizeof(last));
+	pthread_mutex_unlock(&seen_lock);
+	if (last[0] && is_cgroup2(last))
+		return mount_point_put(buf, size, last, err);
 	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
-		if (statfs(usual[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
-			if (snprintf(buf, size, "%s", usual[i]) >= (int)size)
-				return cgbpf_error_set(err, ENAMETOOLONG, "buffer too small");
-			return 0;
-		}
+		if (is_cgroup2(usual[i]))
+			return mount_point_put(buf, size, usual[i], err);
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return cgbpf_error_set(err, errno, "cannot read /proc/self/mountinfo: %m");
@@ -50,9 +78,9 @@ int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 		 */
 		if (strchr(mnt, '\\'))
 			continue;
-		if (snprintf(buf, size, "%s", mnt) >= (int)size)
+		if (strlen(mnt) >= size)
 			return cgbpf_error_set(err, ENAMETOOLONG, "cgroup2 mount point too long");
-		return 0;
+		return mount_point_put(buf, size, mnt, err);
 	}
 	return cgbpf_error_set(err, ENOENT, "no cgroup v2 file system is mounted");
 }
