@@ -160,9 +160,12 @@ static int filter_load(const struct filter_image *img, int *prog_fd, int map_fds
 		r = 0;
 out:
 	if (r < 0) {
-		for (i = 0; i < MAP_COUNT; i++)
+		/* Nothing for the caller to close: it closes what is >= 0 (filter_load.c). */
+		for (i = 0; i < MAP_COUNT; i++) {
 			if (map_fds[i] >= 0)
 				close(map_fds[i]);
+			map_fds[i] = -1;
+		}
 		if (*prog_fd >= 0)
 			close(*prog_fd);
 		*prog_fd = -1;
@@ -190,9 +193,10 @@ static int object_pick(const struct want_attach *w, const char *file, struct bpf
 	size_t n = 0, chosen;
 	int r;
 
+	errno = 0;
 	obj = bpf_object__open_mem(w->obj, w->obj_len, &opts);
 	if (!obj) {
-		r = -errno;
+		r = errno ? -errno : -EINVAL;
 		return cgbpf_error_at(err, r, file, w->line,
 				      "object %s is not a valid BPF object: %s", w->path,
 				      errno_text(r));
