@@ -230,17 +230,35 @@ out:
 	return r;
 }
 
+/* The program the module's scan chose for @w (w->ident is "SHA256:NAME", ledger.h), or NULL. */
+static const char *scan_choice(const struct want_attach *w)
+{
+	const char *colon = w->ident ? strchr(w->ident, ':') : NULL;
+
+	return colon && colon[1] ? colon + 1 : NULL;
+}
+
 static int program_load(const struct want_attach *w, const char *policy_file, int *prog_fd,
 			struct cgbpf_error *err)
 {
 	struct libbpf_print_guard guard;
 	struct bpf_object *obj = NULL;
 	struct bpf_program *prog = NULL;
+	const char *chosen = scan_choice(w);
 	int r;
 
 	*prog_fd = -1;
 	libbpf_print_capture(&guard);
 	r = object_pick(w, policy_file, &obj, &prog, err);
+	/*
+	 * The shared cache names the program by the scan's choice: loading another under that
+	 * name would hand it to every later login of any policy naming this object.
+	 */
+	if (r == 0 && (!chosen || strcmp(chosen, bpf_program__name(prog)) != 0))
+		r = cgbpf_error_at(err, EINVAL, policy_file, w->line,
+				   "object %s: libbpf picks program %s where the policy check "
+				   "chose %s; refusing to load it",
+				   w->path, bpf_program__name(prog), chosen ? chosen : "none");
 	if (r == 0) {
 		r = bpf_object__load(obj);
 		if (r < 0)

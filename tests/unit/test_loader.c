@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The loader's side of the split (loader.c), linked in as cgbpfctl links it: on failure it
- * leaves its caller nothing to close and nothing open. Loading needs root (make check runs as
- * root); without it the tests say SKIP.
+ * leaves its caller nothing to close and nothing open, and it loads a program= object's program
+ * only when libbpf's pick is the one the module's scan chose (the name in the cache's ident).
+ * Loading needs root (make check runs as root); without it those tests say SKIP.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,12 @@
 
 #include <bpf/libbpf.h>
 
+#include "attach.h"
 #include "filter_compile.h"
 #include "filter_load.h"
 #include "loader.h"
+#include "loader_elf.h"
+#include "safe_file.h"
 #include "unit.h"
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -111,13 +116,118 @@ static void test_filter_load_fails_leaving_nothing(void)
 	filter_image_free(img);
 }
 
+/* A program= rule's want as want_program makes it (attach.c): the object, and the scan's ident. */
+static int want_of(struct want_attach *w, const char *obj, enum cgbpf_hook hook,
+		   const char *prog_name)
+{
+	const char *build = getenv("BUILD");
+	struct cgbpf_error err = { { 0 } };
+	char path[PATH_MAX], real[PATH_MAX], *name = NULL;
+	int r;
+
+	*w = (struct want_attach){
+		.hook = hook, .kind = ATT_PROGRAM, .line = 7, .prog_name = prog_name
+	};
+	snprintf(path, sizeof(path), "%s/tests/bpf/%s", build ? build : "build", obj);
+	if (!realpath(path, real) ||
+	    safe_read_file(real, OBJECT_MAX_SIZE, &w->obj, &w->obj_len, &err) < 0) {
+		printf("  cannot read %s: %s\n", path, err.msg);
+		return -ENOENT;
+	}
+	w->path = "/etc/x/obj.bpf.o";
+	r = elf_pick_program(w, "v.conf", &name, &err);
+	if (r == 0 && asprintf(&w->ident, "0123abcd:%s", name) < 0)
+		r = -ENOMEM;
+	free(name);
+	return r;
+}
+
+static void want_free(struct want_attach *w)
+{
+	free(w->obj);
+	free(w->ident);
+}
+
+static void test_program_load_takes_the_scans_choice(void)
+{
+	const struct cgbpf_loader *l;
+	struct cgbpf_error err = { { 0 } };
+	struct want_attach w;
+	int fd = -1;
+
+	l = cgbpf_loader_get(&err);
+	CHECK(l != NULL);
+	if (!l || want_of(&w, "sock_addr.bpf.o", HOOK_CONNECT4, NULL) < 0) {
+		CHECK(0);
+		return;
+	}
+	CHECK_STR_CONTAINS(w.ident, ":deny_connect4_port_9");
+	CHECK(l->program_load(&w, "v.conf", &fd, &err) == 0 && fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	want_free(&w);
+	/* By name too. */
+	if (want_of(&w, "sock_addr.bpf.o", HOOK_SENDMSG4, "deny_sendmsg4_port_9") < 0) {
+		CHECK(0);
+		return;
+	}
+	fd = -1;
+	CHECK(l->program_load(&w, "v.conf", &fd, &err) == 0 && fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	want_free(&w);
+}
+
+/*
+ * Should the scan and libbpf ever disagree (here: an ident naming another program of the
+ * object), the loader refuses before loading anything, naming the policy line and the object.
+ */
+static void test_program_load_refuses_another_pick(void)
+{
+	const struct cgbpf_loader *l;
+	struct cgbpf_error err = { { 0 } };
+	struct want_attach w;
+	size_t before = open_fds();
+	char *good;
+	int fd;
+
+	l = cgbpf_loader_get(&err);
+	CHECK(l != NULL);
+	if (!l || want_of(&w, "sock_addr.bpf.o", HOOK_CONNECT4, NULL) < 0) {
+		CHECK(0);
+		return;
+	}
+	good = w.ident;
+	w.ident = "0123abcd:deny_sendmsg4_port_9";
+	fd = 5;
+	CHECK(l->program_load(&w, "v.conf", &fd, &err) == -EINVAL && fd == -1);
+	CHECK_STR_CONTAINS(err.msg, "v.conf:7: object /etc/x/obj.bpf.o: libbpf picks program "
+				    "deny_connect4_port_9 where the policy check chose "
+				    "deny_sendmsg4_port_9; refusing to load it");
+	/* No name to compare with: refused too. */
+	const char *none[] = { NULL, "0123abcd", "0123abcd:" };
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		w.ident = (char *)none[i];
+		fd = 5;
+		CHECK(l->program_load(&w, "v.conf", &fd, &err) == -EINVAL && fd == -1);
+		CHECK_STR_CONTAINS(err.msg, "where the policy check chose none");
+	}
+	w.ident = good;
+	CHECK(open_fds() == before);
+	want_free(&w);
+}
+
 int main(void)
 {
 	libbpf_set_print(quiet);
 	if (geteuid() == 0) {
 		RUN_TEST(test_filter_load_fails_leaving_nothing);
+		RUN_TEST(test_program_load_takes_the_scans_choice);
 	} else {
 		printf("SKIP: test_filter_load_fails_leaving_nothing: loading BPF needs root\n");
+		printf("SKIP: test_program_load_takes_the_scans_choice: loading BPF needs root\n");
 	}
+	RUN_TEST(test_program_load_refuses_another_pick);
 	return UNIT_EXIT();
 }
