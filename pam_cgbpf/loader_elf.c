@@ -138,7 +138,9 @@ static int elf_programs(const struct elf_view *v, struct program_seen **progs, s
 		    sym.st_shndx >= v->eh.e_shnum)
 			continue;
 		shdr(v, sym.st_shndx, &sec);
-		if (sec.sh_type != SHT_PROGBITS || !(sec.sh_flags & SHF_EXECINSTR))
+		/* libbpf skips an empty section ("skipping section (size 0)"), symbols and all. */
+		if (sec.sh_type != SHT_PROGBITS || !(sec.sh_flags & SHF_EXECINSTR) ||
+		    sec.sh_size == 0)
 			continue;
 		secname = elf_str(v, &shstr, sec.sh_name);
 		name = elf_str(v, &strtab, sym.st_name);

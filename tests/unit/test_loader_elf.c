@@ -177,6 +177,56 @@ static void test_scan_agrees_with_libbpf_on_test_objects(void)
 	CHECK(seen > 0);
 }
 
+/*
+ * An executable section of size 0 with a program's symbol in it, named like the hook of
+ * another program: libbpf skips the section, symbols and all, so the scan must not see two
+ * programs where libbpf sees one. Made from sock_addr.bpf.o: cgroup/sendmsg4 renamed
+ * cgroup/connect4 and emptied.
+ */
+static void test_scan_skips_empty_sections_as_libbpf(void)
+{
+	const char *build = getenv("BUILD");
+	struct cgbpf_error err = { { 0 } };
+	char path[1024], real[PATH_MAX], *buf, *pick = NULL;
+	Elf64_Shdr sh, names;
+	Elf64_Ehdr eh;
+	size_t len, i, connect4 = 0, sendmsg4 = 0;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/tests/bpf/sock_addr.bpf.o", build ? build : "build");
+	if (!realpath(path, real) || safe_read_file(real, 1 << 24, &buf, &len, &err) < 0) {
+		printf("  cannot read %s: %s\n", path, err.msg);
+		CHECK(0);
+		return;
+	}
+	memcpy(&eh, buf, sizeof(eh));
+	memcpy(&names, buf + eh.e_shoff + eh.e_shstrndx * sizeof(sh), sizeof(sh));
+	for (i = 1; i < eh.e_shnum; i++) {
+		memcpy(&sh, buf + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+		if (!strcmp(buf + names.sh_offset + sh.sh_name, "cgroup/connect4"))
+			connect4 = i;
+		if (!strcmp(buf + names.sh_offset + sh.sh_name, "cgroup/sendmsg4"))
+			sendmsg4 = i;
+	}
+	CHECK(connect4 && sendmsg4);
+	if (!connect4 || !sendmsg4) {
+		free(buf);
+		return;
+	}
+	memcpy(&names, buf + eh.e_shoff + connect4 * sizeof(sh), sizeof(sh));
+	memcpy(&sh, buf + eh.e_shoff + sendmsg4 * sizeof(sh), sizeof(sh));
+	sh.sh_name = names.sh_name;
+	sh.sh_size = 0;
+	memcpy(buf + eh.e_shoff + sendmsg4 * sizeof(sh), &sh, sizeof(sh));
+	r = scan(buf, len, HOOK_CONNECT4, NULL, &pick, &err);
+	CHECK(r == 0 && pick && !strcmp(pick, "deny_connect4_port_9"));
+	if (r < 0)
+		printf("  %s\n", err.msg);
+	free(pick);
+	agrees_with_libbpf(buf, len, "sock_addr.bpf.o, cgroup/sendmsg4 emptied as cgroup/connect4");
+	free(buf);
+}
+
 static void test_not_an_object(void)
 {
 	static const char text[] = "#!/bin/sh\necho not an object\n";
@@ -322,6 +372,7 @@ int main(void)
 	RUN_TEST(test_engine_digest_is_the_skeletons);
 	RUN_TEST(test_scan_agrees_with_libbpf_on_the_engine);
 	RUN_TEST(test_scan_agrees_with_libbpf_on_test_objects);
+	RUN_TEST(test_scan_skips_empty_sections_as_libbpf);
 	RUN_TEST(test_not_an_object);
 	RUN_TEST(test_truncated);
 	RUN_TEST(test_corrupt);
