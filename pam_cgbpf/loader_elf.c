@@ -10,21 +10,9 @@
 #include "attach.h" /* struct want_attach */
 #include "loader_elf.h"
 
-static const char *const hook_sections[HOOK_COUNT] = {
-	[HOOK_INGRESS] = "cgroup_skb/ingress",
-	[HOOK_EGRESS] = "cgroup_skb/egress",
-	[HOOK_SOCK_CREATE] = "cgroup/sock_create",
-	[HOOK_CONNECT4] = "cgroup/connect4",
-	[HOOK_CONNECT6] = "cgroup/connect6",
-	[HOOK_SENDMSG4] = "cgroup/sendmsg4",
-	[HOOK_SENDMSG6] = "cgroup/sendmsg6",
-	[HOOK_BIND4] = "cgroup/bind4",
-	[HOOK_BIND6] = "cgroup/bind6",
-};
-
 const char *hook_section(enum cgbpf_hook hook)
 {
-	return (unsigned int)hook < HOOK_COUNT ? hook_sections[hook] : "";
+	return (unsigned int)hook < HOOK_COUNT ? hook_info[hook].section : "";
 }
 
 /* One object file's bytes; every header is copied out (the bytes need not be aligned). */

@@ -54,23 +54,24 @@ struct parser {
 	size_t n_slots;	 /* a power of two, or 0 */
 };
 
-static const char *const hook_names[HOOK_COUNT] = {
-	[HOOK_INGRESS] = "ingress",
-	[HOOK_EGRESS] = "egress",
-	[HOOK_SOCK_CREATE] = "sock_create",
-	[HOOK_CONNECT4] = "connect4",
-	[HOOK_CONNECT6] = "connect6",
-	[HOOK_SENDMSG4] = "sendmsg4",
-	[HOOK_SENDMSG6] = "sendmsg6",
-	[HOOK_BIND4] = "bind4",
-	[HOOK_BIND6] = "bind6",
+/* One table, so that a hook's name and its programs' section cannot drift apart. */
+const struct hook_info hook_info[HOOK_COUNT] = {
+	[HOOK_INGRESS] = { "ingress", "cgroup_skb/ingress" },
+	[HOOK_EGRESS] = { "egress", "cgroup_skb/egress" },
+	[HOOK_SOCK_CREATE] = { "sock_create", "cgroup/sock_create" },
+	[HOOK_CONNECT4] = { "connect4", "cgroup/connect4" },
+	[HOOK_CONNECT6] = { "connect6", "cgroup/connect6" },
+	[HOOK_SENDMSG4] = { "sendmsg4", "cgroup/sendmsg4" },
+	[HOOK_SENDMSG6] = { "sendmsg6", "cgroup/sendmsg6" },
+	[HOOK_BIND4] = { "bind4", "cgroup/bind4" },
+	[HOOK_BIND6] = { "bind6", "cgroup/bind6" },
 };
 
 const char *hook_name(enum cgbpf_hook hook)
 {
 	if ((unsigned int)hook >= HOOK_COUNT)
 		return "?";
-	return hook_names[hook];
+	return hook_info[hook].name;
 }
 
 const char *who_class_name(enum who_class cls)
@@ -300,7 +301,7 @@ static int parse_hook(struct parser *ps, const struct tok *t, struct rule *r)
 		return 0;
 	}
 	for (h = 0; h < HOOK_COUNT; h++) {
-		if (tok_is(t, hook_names[h])) {
+		if (tok_is(t, hook_info[h].name)) {
 			r->hooks = HOOK_BIT(h);
 			return 0;
 		}
@@ -537,7 +538,7 @@ static int parse_matcher(struct parser *ps, const struct tok *t, struct rule *r)
 	for (h = 0; h < HOOK_COUNT; h++)
 		if ((r->hooks & HOOK_BIT(h)) && !(md->hooks & HOOK_BIT(h)))
 			return fail(ps, EINVAL, "matcher %s= does not apply to hook %s", md->key,
-				    hook_names[h]);
+				    hook_info[h].name);
 	r->matchers |= md->bit;
 	if (list.n == 0)
 		return fail(ps, EINVAL, "%s=: empty list", md->key);
@@ -575,7 +576,7 @@ static int parse_action(struct parser *ps, const struct tok *t, const char **p, 
 				    "hook %s takes only program, pinned or none lines (the "
 				    "built-in connect and sendmsg checks are compiled from the "
 				    "egress rules)",
-				    hook_names[__builtin_ctz(r->hooks)]);
+				    hook_info[__builtin_ctz(r->hooks)].name);
 		while (next_token(p, end, &arg)) {
 			ret = parse_matcher(ps, &arg, r);
 			if (ret < 0)
@@ -753,10 +754,10 @@ static int check_rule(struct parser *ps, const struct rule *r, const struct tok 
 		conflict = r->action == ACT_NONE ? e->other_line[h] : e->none_line[h];
 		if (conflict)
 			return fail(ps, EINVAL, "none mixed with other rules for %s %s (line %u)",
-				    SHOW(who), hook_names[h], conflict);
+				    SHOW(who), hook_info[h].name, conflict);
 		if (is_filter && e->n_filter[h] >= POLICY_MAX_RULES_PER_HOOK)
 			return fail(ps, E2BIG, "more than %d allow/deny rules for %s %s",
-				    POLICY_MAX_RULES_PER_HOOK, SHOW(who), hook_names[h]);
+				    POLICY_MAX_RULES_PER_HOOK, SHOW(who), hook_info[h].name);
 	}
 
 	for (h = 0; h < HOOK_COUNT; h++) {

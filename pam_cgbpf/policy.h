@@ -43,7 +43,16 @@ enum cgbpf_hook {
 	(HOOK_BIT(HOOK_CONNECT4) | HOOK_BIT(HOOK_CONNECT6) | HOOK_BIT(HOOK_SENDMSG4) |             \
 	 HOOK_BIT(HOOK_SENDMSG6))
 
-/* "ingress", "egress", "sock_create", "connect4", ... */
+/*
+ * Each hook's name in the policy and the ELF section (libbpf's SEC()) a program for it is in:
+ * "egress" and "cgroup_skb/egress", "connect4" and "cgroup/connect4"...
+ */
+struct hook_info {
+	const char *name, *section;
+};
+extern const struct hook_info hook_info[HOOK_COUNT];
+
+/* "ingress", "egress", "sock_create", "connect4", ...; "?" for no hook. */
 const char *hook_name(enum cgbpf_hook hook);
 
 /* Whether allow/deny lines may name @hook. */

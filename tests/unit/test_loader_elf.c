@@ -142,6 +142,33 @@ static void test_scan_agrees_with_libbpf_on_the_engine(void)
 	agrees_with_libbpf(elf, size, "filter.bpf.o");
 }
 
+/*
+ * The one hook table (policy.c): every hook has its policy name and a section, all distinct,
+ * and each hook of the engine (the enum's first) has exactly one program of the built-in
+ * filter in its section, the one loader.c loads for it.
+ */
+static void test_hook_table(void)
+{
+	char names[32][64], sections[32][64];
+	size_t size = 0, n, i, in_sec;
+	const void *elf = filter_bpf__elf_bytes(&size);
+	int h, g;
+
+	n = libbpf_programs(elf, size, names, sections, 32);
+	for (h = 0; h < HOOK_COUNT; h++) {
+		CHECK(strcmp(hook_name((enum cgbpf_hook)h), "?") != 0);
+		CHECK(!strncmp(hook_section((enum cgbpf_hook)h), "cgroup", 6));
+		for (g = 0; g < h; g++) {
+			CHECK(strcmp(hook_info[g].name, hook_info[h].name) != 0);
+			CHECK(strcmp(hook_info[g].section, hook_info[h].section) != 0);
+		}
+		for (i = 0, in_sec = 0; i < n; i++)
+			in_sec += !strcmp(sections[i], hook_section((enum cgbpf_hook)h));
+		CHECK(in_sec == (h <= HOOK_SENDMSG6 ? 1u : 0u));
+	}
+	CHECK(!strcmp(hook_name(HOOK_COUNT), "?") && !strcmp(hook_section(HOOK_COUNT), ""));
+}
+
 /* The test objects (several programs in one section, sections of other hooks...), if built. */
 static void test_scan_agrees_with_libbpf_on_test_objects(void)
 {
@@ -371,6 +398,7 @@ int main(void)
 	libbpf_set_print(quiet);
 	RUN_TEST(test_engine_digest_is_the_skeletons);
 	RUN_TEST(test_scan_agrees_with_libbpf_on_the_engine);
+	RUN_TEST(test_hook_table);
 	RUN_TEST(test_scan_agrees_with_libbpf_on_test_objects);
 	RUN_TEST(test_scan_skips_empty_sections_as_libbpf);
 	RUN_TEST(test_not_an_object);
