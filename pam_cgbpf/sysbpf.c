@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,86 @@ __attribute__((weak)) int sysbpf_obj_pin(int fd, const char *path)
 	a.pathname = ptr_to_u64(path);
 	a.bpf_fd = (uint32_t)fd;
 	return sys_bpf(BPF_OBJ_PIN, &a, attr_size(file_flags));
+}
+
+/*
+ * BPF_F_PATH_FD (Linux 6.5): OBJ_GET and OBJ_PIN resolve a relative path
+ * from a directory fd, as openat does. Defined here, since Debian 12's
+ * headers (6.1) have neither the flag nor the field.
+ */
+#define SYSBPF_F_PATH_FD (1U << 14)
+
+struct obj_attr_at {
+	uint64_t pathname;
+	uint32_t bpf_fd;
+	uint32_t file_flags;
+	int32_t path_fd;
+};
+
+/* Whether the kernel takes BPF_F_PATH_FD: 0 not known yet, 1 yes, -1 no. */
+static int path_fd_ok;
+
+static int obj_at(int cmd, int fd, int dirfd, const char *rel)
+{
+	struct obj_attr_at a = { .pathname = ptr_to_u64(rel),
+				 .bpf_fd = (uint32_t)fd,
+				 .file_flags = SYSBPF_F_PATH_FD,
+				 .path_fd = dirfd };
+	long r = syscall(__NR_bpf, cmd, &a,
+			 offsetof(struct obj_attr_at, path_fd) + sizeof(a.path_fd));
+
+	return r < 0 ? -errno : (int)r;
+}
+
+/*
+ * Where the kernel may take BPF_F_PATH_FD, from the directory fd. Any answer
+ * but EINVAL proves that it does (a kernel without it checks the flag before
+ * the path). An EINVAL while that is not known yet is tried again by the
+ * whole path, which tells: an old kernel answers it, where a real EINVAL
+ * fails both ways.
+ */
+static bool path_fd_usable(int dirfd, const char *rel)
+{
+	return dirfd >= 0 && rel && __atomic_load_n(&path_fd_ok, __ATOMIC_RELAXED) >= 0;
+}
+
+static bool path_fd_answered(int r)
+{
+	if (r == -EINVAL)
+		return __atomic_load_n(&path_fd_ok, __ATOMIC_RELAXED) > 0;
+	__atomic_store_n(&path_fd_ok, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static int path_fd_fallen_back(int r)
+{
+	if (r != -EINVAL)
+		__atomic_store_n(&path_fd_ok, -1, __ATOMIC_RELAXED);
+	return r;
+}
+
+int sysbpf_obj_get_at(int dirfd, const char *rel, const char *path)
+{
+	int r;
+
+	if (!path_fd_usable(dirfd, rel))
+		return sysbpf_obj_get(path);
+	r = good_fd(obj_at(BPF_OBJ_GET, 0, dirfd, rel));
+	if (path_fd_answered(r))
+		return r;
+	return path_fd_fallen_back(sysbpf_obj_get(path));
+}
+
+int sysbpf_obj_pin_at(int fd, int dirfd, const char *rel, const char *path)
+{
+	int r;
+
+	if (!path_fd_usable(dirfd, rel))
+		return sysbpf_obj_pin(fd, path);
+	r = obj_at(BPF_OBJ_PIN, fd, dirfd, rel);
+	if (path_fd_answered(r))
+		return r;
+	return path_fd_fallen_back(sysbpf_obj_pin(fd, path));
 }
 
 int sysbpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type)

@@ -14,6 +14,14 @@
 
 int sysbpf_obj_get(const char *path);
 int sysbpf_obj_pin(int fd, const char *path);
+/*
+ * The same for @path, which is @rel below the directory of which @dirfd is an open fd (O_PATH
+ * will do): resolved from @dirfd on kernels that can (BPF_F_PATH_FD, 6.5+), which skips the
+ * walk down to that directory; by the whole @path otherwise, or when @dirfd is negative or
+ * @rel is NULL.
+ */
+int sysbpf_obj_get_at(int dirfd, const char *rel, const char *path);
+int sysbpf_obj_pin_at(int fd, int dirfd, const char *rel, const char *path);
 int sysbpf_link_create(int prog_fd, int target_fd, enum bpf_attach_type type);
 int sysbpf_link_detach(int link_fd);
 int sysbpf_obj_get_info_by_fd(int fd, void *info, uint32_t *info_len);

@@ -6,6 +6,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -64,9 +68,95 @@ static void test_possible_cpus(void)
 	CHECK(n == sysbpf_num_possible_cpus());
 }
 
+/* Linux 6.5 and later resolve OBJ_GET and OBJ_PIN paths from a directory fd. */
+static bool kernel_has_path_fd(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 5));
+}
+
+/* r0 = 1; exit: a cgroup skb program that passes everything. */
+static int load_pass_prog(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "pass", "GPL", insns, 2, NULL);
+}
+
+/*
+ * The _at calls in a private bpffs: from the directory fd where the kernel can
+ * (shown by a whole path that does not exist), by the whole path otherwise.
+ */
+static void test_at(void)
+{
+	char dir[] = "/tmp/cgbpf-sysbpf-XXXXXX", pin[64], pin2[64];
+	bool at = kernel_has_path_fd();
+	int prog, dfd, fd;
+
+	if (!mkdtemp(dir) || mount("bpf", dir, "bpf", 0, "mode=0700") < 0) {
+		printf("  check failed: cannot mount a bpffs at %s: %m\n", dir);
+		unit_failed_checks++;
+		rmdir(dir);
+		return;
+	}
+	snprintf(pin, sizeof(pin), "%s/p", dir);
+	snprintf(pin2, sizeof(pin2), "%s/q", dir);
+	prog = load_pass_prog();
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(prog >= 0 && dfd >= 0);
+
+	/* Pinned from the fd, found by its whole path. */
+	CHECK(sysbpf_obj_pin_at(prog, dfd, "p", pin) == 0);
+	fd = sysbpf_obj_get(pin);
+	CHECK(fd >= 0);
+	close(fd);
+	/* Found from the fd: a whole path that does not exist is not looked at. */
+	fd = sysbpf_obj_get_at(dfd, "p", "/nonexistent-cgbpf/p");
+	CHECK(at ? fd >= 0 : fd == -ENOENT);
+	if (fd >= 0)
+		close(fd);
+	/* No fd, or no relative name: the whole path. */
+	fd = sysbpf_obj_get_at(-1, "p", pin);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	fd = sysbpf_obj_get_at(dfd, NULL, pin);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK(sysbpf_obj_pin_at(prog, -1, NULL, pin2) == 0 && access(pin2, F_OK) == 0);
+	/* Errors keep the convention: a negative errno, and errno set. */
+	errno = 0;
+	fd = sysbpf_obj_get_at(dfd, "missing", "/nonexistent-cgbpf/missing");
+	CHECK(fd == -ENOENT && errno == ENOENT);
+	errno = 0;
+	CHECK(sysbpf_obj_pin_at(prog, dfd, "p", pin) == -EEXIST && errno == EEXIST);
+	/* Not a BPF object: the kernel's own EINVAL, which the whole path gives too. */
+	errno = 0;
+	CHECK(sysbpf_obj_pin_at(dfd, dfd, "r", pin2) == -EINVAL && errno == EINVAL);
+	CHECK(access(pin2, F_OK) == 0 && access(pin, F_OK) == 0);
+
+	close(dfd);
+	close(prog);
+	unlink(pin);
+	unlink(pin2);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN_TEST(test_errors_as_libbpf);
 	RUN_TEST(test_possible_cpus);
+	if (geteuid() == 0)
+		RUN_TEST(test_at);
+	else
+		printf("SKIP: test_at (needs root to mount a bpffs)\n");
 	return UNIT_EXIT();
 }
