@@ -41,7 +41,7 @@ static int anchor_attach(const struct cgbpf_settings *s, enum cgbpf_hook h, int 
 	if (r == 0)
 		r = filter_get_shared(img, sdir, &prog_fd, err);
 	if (r == 0)
-		r = attach_link_pin(prog_fd, cg_fd, h, pin, err);
+		r = attach_link_pin(prog_fd, cg_fd, h, BPFFS_AT_NONE, pin, err);
 	if (prog_fd >= 0)
 		close(prog_fd);
 	filter_image_free(img);
@@ -103,8 +103,8 @@ static int anchor_unpin_all(const char *dir, const struct gc_report *rep)
 		if (layout_join(pin, dir, hook_name((enum cgbpf_hook)i)) < 0 ||
 		    access(pin, F_OK) != 0)
 			continue;
-		failed |= gc_done(rep, attach_unpin(pin), "detach the anchor link", "anchor link",
-				  pin);
+		failed |= gc_done(rep, attach_unpin(BPFFS_AT_NONE, pin), "detach the anchor link",
+				  "anchor link", pin);
 	}
 	return failed;
 }

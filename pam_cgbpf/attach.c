@@ -422,8 +422,13 @@ int bpffs_remove_dir(const char *dir)
 }
 
 /* A program from a `program` rule: cached as <shared>/program-<sha>-<name>/prog. */
-static int program_get_shared(const struct want_attach *w, const char *dir, const char *policy_file,
-			      int *prog_fd, struct cgbpf_error *err)
+static int obj_get_at(struct bpffs_at at, const char *path)
+{
+	return sysbpf_obj_get_at(at.fd, layout_below(at.dir, path), path);
+}
+
+static int program_get_shared(const struct want_attach *w, const char *dir, struct bpffs_at at,
+			      const char *policy_file, int *prog_fd, struct cgbpf_error *err)
 {
 	const struct cgbpf_loader *loader;
 	char pin[LAYOUT_PATH_MAX];
@@ -431,7 +436,7 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 
 	if (layout_join(pin, dir, LAYOUT_PROG_PIN) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
-	fd = sysbpf_obj_get(pin);
+	fd = obj_get_at(at, pin);
 	if (fd >= 0) {
 		*prog_fd = fd;
 		return 0;
@@ -457,7 +462,7 @@ static int program_get_shared(const struct want_attach *w, const char *dir, cons
 	return 0;
 }
 
-int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
+int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s, struct bpffs_at at,
 		    const char *policy_file, int *prog_fd, struct cgbpf_error *err)
 {
 	char dir[LAYOUT_PATH_MAX], pin[LAYOUT_PATH_MAX];
@@ -474,14 +479,14 @@ int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
 	if (layout_shared_entry(dir, s, w->kind, w->ident) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs path too long");
 	if (w->kind != ATT_FILTER)
-		return program_get_shared(w, dir, policy_file, prog_fd, err);
+		return program_get_shared(w, dir, at, policy_file, prog_fd, err);
 	/*
 	 * The program is pinned last, in a directory named by the image id (engine
 	 * version, hook, tables): found there, it is this image, complete. One
 	 * call; filter_get_shared checks the instance and loads it otherwise.
 	 */
 	if (layout_join(pin, dir, LAYOUT_PROG_PIN) == 0) {
-		fd = sysbpf_obj_get(pin);
+		fd = obj_get_at(at, pin);
 		if (fd >= 0) {
 			*prog_fd = fd;
 			return 0;
@@ -490,8 +495,8 @@ int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
 	return filter_get_shared(w->img, dir, prog_fd, err);
 }
 
-int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
-		    struct cgbpf_error *err)
+int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, struct bpffs_at at,
+		    const char *pin, struct cgbpf_error *err)
 {
 	_cleanup_close_ int link = -1;
 
@@ -502,7 +507,7 @@ int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pi
 	link = sysbpf_link_create(prog_fd, cg_fd, hook_attach_types[hook]);
 	if (link < 0)
 		return cgbpf_error_set(err, errno, "cannot attach to hook %s: %m", hook_name(hook));
-	if (sysbpf_obj_pin(link, pin) < 0) {
+	if (sysbpf_obj_pin_at(link, at.fd, layout_below(at.dir, pin), pin) < 0) {
 		int r = cgbpf_error_set(err, errno, "cannot pin link %s: %m", pin);
 
 		sysbpf_link_detach(link);
@@ -535,15 +540,21 @@ bool attach_link_alive(const char *pin, uint64_t cgroup_id)
 	return attach_link_cgroup(pin, &id) == 0 && id == cgroup_id;
 }
 
-int attach_unpin(const char *pin)
+int attach_unlink(struct bpffs_at at, const char *pin)
 {
-	_cleanup_close_ int fd = sysbpf_obj_get(pin);
+	const char *rel = layout_below(at.dir, pin);
+	int r = at.fd >= 0 && rel ? unlinkat(at.fd, rel, 0) : unlink(pin);
+
+	return r < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int attach_unpin(struct bpffs_at at, const char *pin)
+{
+	_cleanup_close_ int fd = obj_get_at(at, pin);
 
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
 	/* Detach now even if someone else still holds a reference to the link. */
 	sysbpf_link_detach(fd);
-	if (unlink(pin) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
+	return attach_unlink(at, pin);
 }

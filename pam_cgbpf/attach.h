@@ -57,15 +57,26 @@ int bpffs_mkdir(const char *dir, struct cgbpf_error *err);
 int bpffs_mkdir_new(const char *dir, bool *created, struct cgbpf_error *err);
 
 /*
+ * An open bpffs directory (O_PATH) that paths below it are resolved from, which
+ * spares the walk down to it (sysbpf_obj_get_at); fd -1: none, whole paths.
+ */
+struct bpffs_at {
+	int fd;
+	const char *dir;
+};
+
+#define BPFFS_AT_NONE ((struct bpffs_at){ .fd = -1, .dir = "" })
+
+/*
  * A program fd for @w: from the shared cache (layout_shared_entry), or loaded
  * now and added to it. The caller holds the global lock.
  */
-int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s,
+int attach_get_prog(const struct want_attach *w, const struct cgbpf_settings *s, struct bpffs_at at,
 		    const char *policy_file, int *prog_fd, struct cgbpf_error *err);
 
 /* Attaches @prog_fd to @cg_fd as a bpf_link (multi semantics) and pins the link at @pin. */
-int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, const char *pin,
-		    struct cgbpf_error *err);
+int attach_link_pin(int prog_fd, int cg_fd, enum cgbpf_hook hook, struct bpffs_at at,
+		    const char *pin, struct cgbpf_error *err);
 
 /* The cgroup id of the cgroup link pinned at @pin (0: its cgroup is gone); -EINVAL: no such link.
  */
@@ -75,7 +86,9 @@ int attach_link_cgroup(const char *pin, uint64_t *cgroup_id);
 bool attach_link_alive(const char *pin, uint64_t cgroup_id);
 
 /* Detaches the link pinned at @pin and removes the pin; a missing pin is not an error. */
-int attach_unpin(const char *pin);
+int attach_unpin(struct bpffs_at at, const char *pin);
+/* Removes the pin @pin (no detach: for a link whose cgroup is gone); missing is no error. */
+int attach_unlink(struct bpffs_at at, const char *pin);
 
 /* Removes every pin in @dir and @dir itself. */
 int bpffs_remove_dir(const char *dir);

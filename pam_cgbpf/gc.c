@@ -225,7 +225,7 @@ static int gc_user_pins(const char *pin_dir, bool orphan, const struct gc_report
 			else
 				failed = 1;
 		} else if (orphan) {
-			if (attach_unpin(pin) == 0)
+			if (attach_unpin(BPFFS_AT_NONE, pin) == 0)
 				gc_say(rep, "removed orphaned link: %s", pin);
 			else
 				failed = 1;

@@ -43,6 +43,13 @@ int layout_join(char *buf, const char *a, const char *b)
 	return 0;
 }
 
+const char *layout_below(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+
+	return n && !strncmp(path, dir, n) && path[n] == '/' && path[n + 1] ? path + n + 1 : NULL;
+}
+
 int layout_user_cgroup(char *buf, const struct cgbpf_settings *s, uint32_t uid)
 {
 	return layout_fmt(buf, LAYOUT_PATH_MAX, "%s/" USER_PREFIX "%" PRIu32, s->cgroup_root, uid);

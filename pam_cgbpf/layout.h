@@ -29,6 +29,8 @@
 
 /* "A/B"; every other path is built with it. */
 int layout_join(char *buf, const char *a, const char *b);
+/* @path below @dir: what follows "@dir/" in it (not empty), or NULL. */
+const char *layout_below(const char *dir, const char *path);
 
 /* <cgroup_root>/user-<UID>, relative to the cgroup v2 mount. */
 int layout_user_cgroup(char *buf, const struct cgbpf_settings *s, uint32_t uid);

@@ -27,9 +27,26 @@ int sandbox_init(struct sandbox *sb, const struct cgbpf_settings *s, uint32_t ui
 	return 0;
 }
 
+static void bpffs_fd_close(struct sandbox *sb)
+{
+	if (sb->have_bpffs_fd && sb->bpffs_fd >= 0)
+		close(sb->bpffs_fd);
+	sb->have_bpffs_fd = false;
+}
+
+struct bpffs_at sandbox_bpffs(struct sandbox *sb)
+{
+	if (!sb->have_bpffs_fd) {
+		sb->bpffs_fd = open(sb->s->bpffs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sb->have_bpffs_fd = true;
+	}
+	return (struct bpffs_at){ .fd = sb->bpffs_fd, .dir = sb->s->bpffs };
+}
+
 /* Pin paths follow the bpffs in use: the caller's, or the one the sandbox was made with. */
 static int sandbox_paths(struct sandbox *sb, struct cgbpf_error *err)
 {
+	bpffs_fd_close(sb);
 	if (layout_pin_dir(sb->pin_dir, sb->s, sb->uid) < 0 ||
 	    layout_shared_dir(sb->shared_dir, sb->s) < 0)
 		return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long", sb->s->bpffs);
@@ -108,6 +125,7 @@ int sandbox_place_from_ledger(struct sandbox *sb, struct cgbpf_error *err)
 
 void sandbox_done(struct sandbox *sb)
 {
+	bpffs_fd_close(sb);
 	ledger_file_unlock(&sb->lf);
 	ledger_clear(&sb->l);
 	placement_clear(&sb->pl);
@@ -269,7 +287,7 @@ static int remember_pin(struct sandbox_change *c, const char *pin, struct cgbpf_
 		np[c->n_new] = strdup(pin);
 	}
 	if (!np || !np[c->n_new]) {
-		attach_unpin(pin);
+		attach_unpin(BPFFS_AT_NONE, pin);
 		return cgbpf_oom(err);
 	}
 	c->n_new++;
@@ -291,10 +309,10 @@ static int attach_one(struct sandbox *sb, const struct want_attach *w, int cg_fd
 			return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long",
 					       sb->s->bpffs);
 	} while (!sb->pins_empty && access(pin, F_OK) == 0);
-	r = attach_get_prog(w, sb->s, sb->s->config, &prog_fd, err);
+	r = attach_get_prog(w, sb->s, sandbox_bpffs(sb), sb->s->config, &prog_fd, err);
 	if (r < 0)
 		return r;
-	r = attach_link_pin(prog_fd, cg_fd, w->hook, pin, err);
+	r = attach_link_pin(prog_fd, cg_fd, w->hook, sandbox_bpffs(sb), pin, err);
 	close(prog_fd);
 	if (r < 0)
 		return r;
@@ -348,22 +366,25 @@ bool sandbox_change_any(const struct sandbox_change *c)
 }
 
 /* Unlinks one attachment's pin, whose cgroup is gone (not dropping it from the ledger). */
-static void unpin_one(const struct sandbox *sb, const struct ledger_attach *a)
-{
-	char pin[LAYOUT_PATH_MAX];
-
-	if (pin_path(sb, a->link, pin) == 0 && unlink(pin) < 0 && errno != ENOENT)
-		cgbpf_log(LOG_WARNING, "cannot remove %s: %m", pin);
-}
-
-/* Detaches one attachment of the ledger (not dropping it from the ledger). */
-static void detach_one(const struct sandbox *sb, const struct ledger_attach *a)
+static void unpin_one(struct sandbox *sb, const struct ledger_attach *a)
 {
 	char pin[LAYOUT_PATH_MAX];
 	int r = pin_path(sb, a->link, pin);
 
 	if (r == 0)
-		r = attach_unpin(pin);
+		r = attach_unlink(sandbox_bpffs(sb), pin);
+	if (r < 0)
+		cgbpf_log(LOG_WARNING, "cannot remove %s: %s", pin, errno_text(r));
+}
+
+/* Detaches one attachment of the ledger (not dropping it from the ledger). */
+static void detach_one(struct sandbox *sb, const struct ledger_attach *a)
+{
+	char pin[LAYOUT_PATH_MAX];
+	int r = pin_path(sb, a->link, pin);
+
+	if (r == 0)
+		r = attach_unpin(sandbox_bpffs(sb), pin);
 	if (r < 0)
 		cgbpf_log(LOG_WARNING, "cannot detach %s/%s: %s", sb->pin_dir, a->link,
 			  errno_text(r));
@@ -400,7 +421,7 @@ int sandbox_commit(struct sandbox *sb, struct sandbox_change *c, struct cgbpf_er
 void sandbox_change_undo(struct sandbox_change *c)
 {
 	for (size_t i = 0; i < c->n_new; i++)
-		attach_unpin(c->new_pins[i]);
+		attach_unpin(BPFFS_AT_NONE, c->new_pins[i]);
 	sandbox_change_done(c);
 }
 
@@ -681,7 +702,7 @@ int sandbox_read(const struct cgbpf_settings *s, uint32_t uid, struct ledger *ou
 	return r;
 }
 
-void sandbox_unpin_strays(const struct sandbox *sb)
+void sandbox_unpin_strays(struct sandbox *sb)
 {
 	DIR *d = opendir(sb->pin_dir);
 	struct dirent *e;
@@ -697,7 +718,7 @@ void sandbox_unpin_strays(const struct sandbox *sb)
 		if (known || pin_path(sb, e->d_name, pin) < 0)
 			continue;
 		cgbpf_log(LOG_NOTICE, "removing %s, which no ledger records", pin);
-		attach_unpin(pin);
+		attach_unpin(sandbox_bpffs(sb), pin);
 	}
 	closedir(d);
 }

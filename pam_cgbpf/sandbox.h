@@ -33,6 +33,9 @@ struct sandbox {
 	char shared_dir[LAYOUT_PATH_MAX];
 	bool pins_empty; /* pin_dir was just made: no name in it is taken */
 	bool cg_removed; /* the placement's cgroup was removed already (sandbox_release) */
+	/* s->bpffs opened O_PATH at first use (sandbox_bpffs), or -1 if it would not open. */
+	bool have_bpffs_fd;
+	int bpffs_fd;
 	struct ledger_file lf;
 	struct ledger l;
 };
@@ -54,6 +57,8 @@ int sandbox_lock_checked(struct sandbox *sb, const struct cgbpf_settings *s, uin
 int sandbox_record_settings(struct sandbox *sb, struct cgbpf_error *err);
 /* The placement the ledger records. */
 int sandbox_place_from_ledger(struct sandbox *sb, struct cgbpf_error *err);
+/* Where pins and the shared cache are found from: s->bpffs, opened once (whole paths if not). */
+struct bpffs_at sandbox_bpffs(struct sandbox *sb);
 /* Unlocks and frees; accepts a zeroed or half-made sandbox. */
 void sandbox_done(struct sandbox *sb);
 #define _cleanup_sandbox_ __attribute__((cleanup(sandbox_done)))
@@ -123,7 +128,7 @@ void sandbox_change_done(struct sandbox_change *c);
  * record (an open that died between attaching and writing the ledger), so
  * that their names can be used again and nothing unrecorded stays attached.
  */
-void sandbox_unpin_strays(const struct sandbox *sb);
+void sandbox_unpin_strays(struct sandbox *sb);
 
 /*
  * Drops the sessions whose process is gone; returns how many. A process whose
