@@ -103,16 +103,24 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
 # What the module must know of the loader's build without linking it: the engine digest of the
-# filter object (loader_digest.h) and an ABI tag over every header the two share, which
-# loader_open.c compares with the loader's own.
-LOADER_ABI_INPUTS := $(sort $(wildcard pam_cgbpf/*.h pam_cgbpf/bpf/*.h))
+# filter object (loader_digest.h) and a build tag, which loader_open.c compares with the
+# loader's own. The tag hashes the name and bytes of every source either side is compiled
+# from (all of pam_cgbpf/ and pam_cgbpf/bpf/, the version scripts, this Makefile, which picks
+# each side's objects and flags) and of the BPF objects the loader embeds: code built into
+# both (filter_load.c, loader_elf.c, policy.c) must be of one build too, not only the headers.
+# The whole directory rather than the two object lists, so that a file moved from one list to
+# the other, or a new one, cannot fall outside it.
+LOADER_ABI_INPUTS := $(sort $(wildcard pam_cgbpf/*.c pam_cgbpf/*.h pam_cgbpf/*.map \
+	pam_cgbpf/bpf/*.c pam_cgbpf/bpf/*.h) Makefile) \
+	$(patsubst pam_cgbpf/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 $(BUILD)/loader_gen: pam_cgbpf/loader_gen.c pam_cgbpf/loader_digest.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-$(BUILD)/engine_build.h: $(BUILD)/loader_gen $(BUILD)/bpf/filter.bpf.o $(LOADER_ABI_INPUTS)
+# Written whole, then renamed: a parallel make never compiles against half of it.
+$(BUILD)/engine_build.h: $(BUILD)/loader_gen $(LOADER_ABI_INPUTS)
 	$(BUILD)/loader_gen $(BUILD)/bpf/filter.bpf.o \
-		"$$(cat $(LOADER_ABI_INPUTS) | sha256sum | cut -c1-32)" >$@.tmp && mv $@.tmp $@
+		"$$(sha256sum $(LOADER_ABI_INPUTS) | sha256sum | cut -c1-32)" >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/tests/bpf/%.bpf.o: tests/bpf/%.bpf.c
 	@mkdir -p $(@D)

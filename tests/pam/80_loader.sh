@@ -2,8 +2,8 @@
 # The loader split (pam_cgbpf/loader.h): pam_cgbpf.so does not link libbpf; a cold login (its
 # programs not loaded yet) loads pam_cgbpf/loader.so and works; a warm one, in a fresh process,
 # maps neither the loader nor libbpf, program= rules included; a loader that is not root's, is
-# writable by others or in a directory that is, is a symlink or is missing is refused and the
-# login fails closed.
+# writable by others or in a directory that is, is a symlink, is missing or is of another build
+# (any source of either side changed) is refused and the login fails closed.
 # shellcheck source=tests/sandbox.sh
 . "$(dirname "$0")/../sandbox.sh"
 need_root
@@ -64,6 +64,26 @@ bad_loader "a missing loader" "cannot open the BPF loader $MODDIR/pam_cgbpf/load
 # Not a loader at all (a root-owned 0644 file of another kind): dlopen or the version says no.
 install -m 0644 "$MODULE" "$MODDIR/pam_cgbpf/loader.so"
 bad_loader "a file that is not a loader" "the BPF loader .* is not of this module's build|cannot load the BPF loader"
+
+# Of another build: this tree and its build copied, one .c file changed that is not a header
+# (filter_load.c, compiled into both sides), and the loader rebuilt from it. Unchanged, the copy's
+# build tag is ours, so it is the change that makes the other build.
+TREE=$(tmpdir_root)
+mkdir "$TREE/build"
+tar -C "$CGBPF_ROOT" -cf - Makefile pam_cgbpf | tar -C "$TREE" -xf -
+(cd "$BUILD" && tar -cf - obj bpf loader_gen engine_build.h ./*.skel.h libcgbpf.a pam_cgbpf) |
+	tar -C "$TREE/build" -xf -
+other_build() { make -C "$TREE" --no-print-directory BUILD=build build/pam_cgbpf/loader.so; }
+check "a copy of this build: make builds its loader" other_build
+check "a copy of this build: its build tag is ours" cmp -s "$TREE/build/engine_build.h" \
+	"$BUILD/engine_build.h"
+echo "/* another build */" >>"$TREE/pam_cgbpf/filter_load.c"
+check "a loader built from a changed .c: builds" other_build
+check_fails "a loader built from a changed .c: has another build tag" \
+	grep -qF "$(grep CGBPF_LOADER_ABI "$BUILD/engine_build.h")" "$TREE/build/engine_build.h"
+install -m 0644 "$TREE/build/pam_cgbpf/loader.so" "$MODDIR/pam_cgbpf/loader.so"
+bad_loader "a loader built from a changed .c" "the BPF loader $MODDIR/pam_cgbpf/loader.so is not of this module's build"
+rm "$MODDIR/pam_cgbpf/loader.so"
 
 # ---- cold, then warm, each in a fresh process ----------------------------------------------------
 service "$SVC"
