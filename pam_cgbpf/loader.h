@@ -14,9 +14,10 @@
  * Where it lives, one rule for the build tree and an install: pam_cgbpf/loader.so in the
  * directory of the module that loads it (found by dladdr() of one of the module's own
  * symbols): build/pam_cgbpf/loader.so beside build/pam_cgbpf.so, and
- * $(SECUREDIR)/pam_cgbpf/loader.so beside $(SECUREDIR)/pam_cgbpf.so. The file must be owned
- * by root and not writable by group or others. cgbpfctl and the tests link the loader's
- * code in instead (loader_static.c).
+ * $(SECUREDIR)/pam_cgbpf/loader.so beside $(SECUREDIR)/pam_cgbpf.so. The module's path must
+ * be absolute (libpam always gives one): never a loader relative to the current directory. The
+ * file must be owned by root and not writable by group or others. cgbpfctl and the tests link the
+ * loader's code in instead (loader_static.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,6 +81,12 @@ cgbpf_loader_fn cgbpf_loader_v1;
  * others, or of another build.
  */
 const struct cgbpf_loader *cgbpf_loader_get(struct cgbpf_error *err);
+
+/*
+ * pam_cgbpf/loader.so in the directory of @module_path into @buf; -EINVAL with err set when
+ * @module_path is not absolute (no directory, or one relative to the current directory).
+ */
+int cgbpf_loader_path(const char *module_path, char *buf, size_t size, struct cgbpf_error *err);
 
 /* The host every loader of this process gets: the module's log sink. */
 extern const struct cgbpf_loader_host cgbpf_loader_host;

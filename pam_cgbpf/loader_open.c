@@ -17,20 +17,13 @@ static pthread_mutex_t loader_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct cgbpf_loader *loader;
 
 /* pam_cgbpf/loader.so in the directory of the DSO (or program) this code is linked into. */
-static int loader_path(char *buf, size_t size)
+static int loader_path(char *buf, size_t size, struct cgbpf_error *err)
 {
 	Dl_info info;
-	const char *slash;
 
 	if (!dladdr((void *)loader_path, &info) || !info.dli_fname)
-		return -ENOENT;
-	slash = strrchr(info.dli_fname, '/');
-	if (!slash)
-		return snprintf(buf, size, "pam_cgbpf/loader.so") < (int)size ? 0 : -ENAMETOOLONG;
-	return snprintf(buf, size, "%.*s/pam_cgbpf/loader.so", (int)(slash - info.dli_fname),
-			info.dli_fname) < (int)size
-		       ? 0
-		       : -ENAMETOOLONG;
+		return cgbpf_error_set(err, ENOENT, "cannot find where the BPF loader lives");
+	return cgbpf_loader_path(info.dli_fname, buf, size, err);
 }
 
 static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
@@ -42,11 +35,9 @@ static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
 	void *h;
 	int dfd, fd, r;
 
-	r = loader_path(path, sizeof(path));
-	if (r < 0) {
-		cgbpf_error_set(err, -r, "cannot find where the BPF loader lives");
+	r = loader_path(path, sizeof(path), err);
+	if (r < 0)
 		return NULL;
-	}
 	/*
 	 * Checked and loaded through one descriptor, so what was checked is what is loaded; and
 	 * its directory too, whose writers could otherwise swap in another root-owned file.
