@@ -76,9 +76,10 @@ typedef const struct cgbpf_loader *cgbpf_loader_fn(const struct cgbpf_loader_hos
 cgbpf_loader_fn cgbpf_loader_v1;
 
 /*
- * The loader, dlopen()ed (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) the first time, or the one
- * linked in; NULL with err set, naming the path, when it is missing, not root's, writable by
- * others, or of another build.
+ * The loader, dlopen()ed (RTLD_NOW | RTLD_LOCAL, then RTLD_NODELETE once accepted) the first
+ * time, or the one linked in; NULL with err set, naming the path, when it is missing, not
+ * root's, writable by others, or of another build. A refused loader is dlclose()d and not
+ * remembered: the next call opens the file again.
  */
 const struct cgbpf_loader *cgbpf_loader_get(struct cgbpf_error *err);
 

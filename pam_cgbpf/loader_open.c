@@ -26,6 +26,42 @@ static int loader_path(char *buf, size_t size, struct cgbpf_error *err)
 	return cgbpf_loader_path(info.dli_fname, buf, size, err);
 }
 
+/*
+ * The lowest descriptor number no loader was dlopen()ed by yet (under loader_lock). dlopen()
+ * answers a name it has loaded before with that object, without opening the file. A refused
+ * loader is dlclose()d, but one linked -z nodelete (the build links them so) stays mapped and
+ * would answer for /proc/self/fd/N whatever file N is now: so no name is used twice.
+ */
+static int loader_next_name;
+
+/* dlopen()s @fd (the loader @path) by a /proc/self/fd name never used before, into @name. */
+static void *loader_dlopen(int fd, const char *path, char *name, size_t size,
+			   struct cgbpf_error *err)
+{
+	int alias = fd;
+	void *h;
+
+	if (fd < loader_next_name) {
+		alias = fcntl(fd, F_DUPFD_CLOEXEC, loader_next_name);
+		if (alias < 0) {
+			cgbpf_error_set(
+				err, errno,
+				"cannot load the BPF loader %s: no descriptor number left "
+				"that a loader refused before in this process did not use: %m",
+				path);
+			return NULL;
+		}
+	}
+	loader_next_name = alias + 1;
+	snprintf(name, size, "/proc/self/fd/%d", alias);
+	h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	if (alias != fd)
+		close(alias);
+	if (!h)
+		cgbpf_error_set(err, ENOEXEC, "cannot load the BPF loader %s: %s", path, dlerror());
+	return h;
+}
+
 static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
 {
 	char path[PATH_MAX], fdpath[64], *slash;
@@ -73,13 +109,10 @@ static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
 		close(fd);
 		return NULL;
 	}
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-	h = dlopen(fdpath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	h = loader_dlopen(fd, path, fdpath, sizeof(fdpath), err);
 	close(fd);
-	if (!h) {
-		cgbpf_error_set(err, ENOEXEC, "cannot load the BPF loader %s: %s", path, dlerror());
+	if (!h)
 		return NULL;
-	}
 	entry = (cgbpf_loader_fn *)dlsym(h, CGBPF_LOADER_SYMBOL);
 	l = entry ? entry(&cgbpf_loader_host) : NULL;
 	/* The two share structures and name shared instances by one digest: one build only. */
@@ -88,6 +121,13 @@ static const struct cgbpf_loader *loader_open(struct cgbpf_error *err)
 	    memcmp(l->engine_digest, cgbpf_engine_digest, sizeof(cgbpf_engine_digest)) != 0) {
 		cgbpf_error_set(err, ENOEXEC, "the BPF loader %s is not of this module's build",
 				path);
+		dlclose(h);
+		return NULL;
+	}
+	/* Ours: kept for the process (by name, which dlopen() resolves before any file). */
+	if (!dlopen(fdpath, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD | RTLD_NODELETE)) {
+		cgbpf_error_set(err, ENOEXEC, "cannot keep the BPF loader %s loaded: %s", path,
+				dlerror());
 		dlclose(h);
 		return NULL;
 	}

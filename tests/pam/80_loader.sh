@@ -83,6 +83,21 @@ check_fails "a loader built from a changed .c: has another build tag" \
 	grep -qF "$(grep CGBPF_LOADER_ABI "$BUILD/engine_build.h")" "$TREE/build/engine_build.h"
 install -m 0644 "$TREE/build/pam_cgbpf/loader.so" "$MODDIR/pam_cgbpf/loader.so"
 bad_loader "a loader built from a changed .c" "the BPF loader $MODDIR/pam_cgbpf/loader.so is not of this module's build"
+
+# A refused loader is not kept: in one process, a login beside the other build's loader fails,
+# ours is put in its place, and the next login opens that file afresh and succeeds.
+log_mark
+retry=$("$HELPERS/pamretry" "$SVC-bad" "$U" \
+	"install -m 0644 '$(dirname "$MODULE")/pam_cgbpf/loader.so' '$MODDIR/pam_cgbpf/loader.so'")
+check "a refused loader, then ours in one process: the first login fails" has '^first: 14$' "$retry"
+check "a refused loader, then ours in one process: the second opens ours and succeeds" \
+	has '^second: 0$' "$retry"
+check "a refused loader, then ours in one process: the log says why the first failed" \
+	log_has "session refused for user $U: .*is not of this module's build"
+assert_clean "a refused loader, then ours in one process" "$UID_U"
+# What it loaded goes, so that the next login is cold again.
+check "gc removes the shared programs it loaded" "${CTL[@]}" gc
+check "no shared program is left pinned" test "$(pins)" = 0
 rm "$MODDIR/pam_cgbpf/loader.so"
 
 # ---- cold, then warm, each in a fresh process ----------------------------------------------------
