@@ -201,9 +201,9 @@ unit-tests: $(UNIT_BINS)
 
 # The pure suites (parsing, resolution, ledger encoding, filter compiling, arguments): no root,
 # no kernel state, so they run as any user on a fresh clone.
-UNIT_PURE := $(patsubst %,$(BUILD)/tests/test_%,args filter_compile ledger ledger_settings \
-	placement_choice policy resolve)
-unit: $(UNIT_PURE)
+UNIT_PURE := $(patsubst %,$(BUILD)/tests/test_%,args filter_compile layout ledger ledger_settings \
+	loader_elf loader_path placement_choice policy resolve)
+unit: $(UNIT_PURE) $(TEST_BPF_OBJS)
 	@pass=0; fail=0; for t in $(UNIT_PURE); do \
 		out=$$($$t); rc=$$?; echo "$$out"; \
 		pass=$$((pass + $$(echo "$$out" | grep -c '^PASS: '))); \
