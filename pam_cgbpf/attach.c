@@ -284,11 +284,13 @@ static int bpffs_dir_check(const char *dir, const struct stat *st, struct cgbpf_
 }
 
 /* Made by mkdir as root, 0700: nothing to check. Else someone's: check it. */
-static int bpffs_mkdir_or_check(const char *dir, bool *created, struct cgbpf_error *err)
+static int bpffs_mkdir_or_check(struct bpffs_at at, const char *dir, bool *created,
+				struct cgbpf_error *err)
 {
+	const char *rel = layout_below(at.dir, dir);
 	struct stat st;
 
-	*created = mkdir(dir, 0700) == 0;
+	*created = (at.fd >= 0 && rel ? mkdirat(at.fd, rel, 0700) : mkdir(dir, 0700)) == 0;
 	if (*created)
 		return 0;
 	if (errno != EEXIST)
@@ -308,13 +310,13 @@ int bpffs_mkdir(const char *dir, struct cgbpf_error *err)
 		return bpffs_dir_check(dir, &st, err);
 	if (errno != ENOENT)
 		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
-	return bpffs_mkdir_or_check(dir, &created, err);
+	return bpffs_mkdir_or_check(BPFFS_AT_NONE, dir, &created, err);
 }
 
 /* Usually new (a user's pin directory): made first, looked at only when it was there. */
-int bpffs_mkdir_new(const char *dir, bool *created, struct cgbpf_error *err)
+int bpffs_mkdir_new(struct bpffs_at at, const char *dir, bool *created, struct cgbpf_error *err)
 {
-	return bpffs_mkdir_or_check(dir, created, err);
+	return bpffs_mkdir_or_check(at, dir, created, err);
 }
 
 /*
@@ -544,6 +546,14 @@ int attach_unlink(struct bpffs_at at, const char *pin)
 {
 	const char *rel = layout_below(at.dir, pin);
 	int r = at.fd >= 0 && rel ? unlinkat(at.fd, rel, 0) : unlink(pin);
+
+	return r < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int attach_rmdir(struct bpffs_at at, const char *dir)
+{
+	const char *rel = layout_below(at.dir, dir);
+	int r = at.fd >= 0 && rel ? unlinkat(at.fd, rel, AT_REMOVEDIR) : rmdir(dir);
 
 	return r < 0 && errno != ENOENT ? -errno : 0;
 }

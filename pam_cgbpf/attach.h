@@ -51,11 +51,6 @@ void want_set_free(struct want_set *ws);
 /* Mounts bpffs at /sys/fs/bpf when nothing is mounted there; creates DIR 0700. */
 int bpffs_ensure(const char *dir, struct cgbpf_error *err);
 
-/* mkdir of a root-only directory on bpffs, tolerating an existing one. */
-int bpffs_mkdir(const char *dir, struct cgbpf_error *err);
-/* bpffs_mkdir; *@created says whether it made the directory (so it is empty). */
-int bpffs_mkdir_new(const char *dir, bool *created, struct cgbpf_error *err);
-
 /*
  * An open bpffs directory (O_PATH) that paths below it are resolved from, which
  * spares the walk down to it (sysbpf_obj_get_at); fd -1: none, whole paths.
@@ -66,6 +61,11 @@ struct bpffs_at {
 };
 
 #define BPFFS_AT_NONE ((struct bpffs_at){ .fd = -1, .dir = "" })
+
+/* mkdir of a root-only directory on bpffs, tolerating an existing one. */
+int bpffs_mkdir(const char *dir, struct cgbpf_error *err);
+/* bpffs_mkdir from @at; *@created says whether it made the directory (so it is empty). */
+int bpffs_mkdir_new(struct bpffs_at at, const char *dir, bool *created, struct cgbpf_error *err);
 
 /*
  * A program fd for @w: from the shared cache (layout_shared_entry), or loaded
@@ -89,6 +89,8 @@ bool attach_link_alive(const char *pin, uint64_t cgroup_id);
 int attach_unpin(struct bpffs_at at, const char *pin);
 /* Removes the pin @pin (no detach: for a link whose cgroup is gone); missing is no error. */
 int attach_unlink(struct bpffs_at at, const char *pin);
+/* Removes the empty directory @dir on bpffs; missing is no error. */
+int attach_rmdir(struct bpffs_at at, const char *dir);
 
 /* Removes every pin in @dir and @dir itself. */
 int bpffs_remove_dir(const char *dir);

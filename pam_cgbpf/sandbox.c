@@ -508,8 +508,9 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 			unpin_one(sb, &sb->l.att[j]);
 		else
 			detach_one(sb, &sb->l.att[j]);
-	if (rmdir(sb->pin_dir) < 0 && errno != ENOENT)
-		cgbpf_log(LOG_WARNING, "cannot remove %s: %m", sb->pin_dir);
+	r = attach_rmdir(sandbox_bpffs(sb), sb->pin_dir);
+	if (r < 0)
+		cgbpf_log(LOG_WARNING, "cannot remove %s: %s", sb->pin_dir, errno_text(r));
 	if (!gone) {
 		r = sb->pl.ops->remove(&sb->pl);
 		if (r < 0)

@@ -183,7 +183,7 @@ static int open_apply(struct opening *o, struct cgbpf_error *err)
 	o->cg_fd = sandbox_open_cgroup(sb, err);
 	if (o->cg_fd < 0)
 		return o->cg_fd;
-	r = bpffs_mkdir_new(sb->pin_dir, &o->pin_dir_created, err);
+	r = bpffs_mkdir_new(sandbox_bpffs(sb), sb->pin_dir, &o->pin_dir_created, err);
 	/* A new directory has no stray pins whose names the new links must skip. */
 	sb->pins_empty = o->pin_dir_created;
 	if (r < 0)
