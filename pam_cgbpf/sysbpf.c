@@ -93,11 +93,11 @@ static int obj_at(int cmd, int fd, int dirfd, const char *rel)
 }
 
 /*
- * Where the kernel may take BPF_F_PATH_FD, from the directory fd. Any answer
- * but EINVAL proves that it does (a kernel without it checks the flag before
- * the path). An EINVAL while that is not known yet is tried again by the
- * whole path, which tells: an old kernel answers it, where a real EINVAL
- * fails both ways.
+ * Where the kernel may take BPF_F_PATH_FD, from the directory fd. Success, or
+ * an error that only the path's resolution gives, proves that it does; an
+ * LSM, seccomp or memory error proves nothing and is only passed on. An
+ * EINVAL is always tried again by the whole path: a kernel without the flag
+ * answers that (and is then known), where a real EINVAL fails both ways.
  */
 static bool path_fd_usable(int dirfd, const char *rel)
 {
@@ -107,8 +107,10 @@ static bool path_fd_usable(int dirfd, const char *rel)
 static bool path_fd_answered(int r)
 {
 	if (r == -EINVAL)
-		return __atomic_load_n(&path_fd_ok, __ATOMIC_RELAXED) > 0;
-	__atomic_store_n(&path_fd_ok, 1, __ATOMIC_RELAXED);
+		return false;
+	if (r >= 0 || r == -ENOENT || r == -EEXIST || r == -ENOTDIR || r == -ELOOP ||
+	    r == -ENAMETOOLONG)
+		__atomic_store_n(&path_fd_ok, 1, __ATOMIC_RELAXED);
 	return true;
 }
 

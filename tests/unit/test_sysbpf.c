@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -68,14 +69,23 @@ static void test_possible_cpus(void)
 	CHECK(n == sysbpf_num_possible_cpus());
 }
 
-/* Linux 6.5 and later resolve OBJ_GET and OBJ_PIN paths from a directory fd. */
-static bool kernel_has_path_fd(void)
+/*
+ * Whether this kernel resolves OBJ_GET from a directory fd (BPF_F_PATH_FD, 6.5+ or a
+ * backport): asked of the kernel itself, with @name pinned in the directory of @dirfd.
+ */
+static bool kernel_has_path_fd(int dirfd, const char *name)
 {
-	struct utsname u;
-	int major = 0, minor = 0;
+	struct {
+		uint64_t pathname;
+		uint32_t bpf_fd, file_flags;
+		int32_t path_fd;
+	} a = { .pathname = (uint64_t)(uintptr_t)name, .file_flags = 1u << 14, .path_fd = dirfd };
+	long fd = syscall(__NR_bpf, BPF_OBJ_GET, &a, 20);
 
-	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-	       (major > 6 || (major == 6 && minor >= 5));
+	if (fd < 0)
+		return false;
+	close((int)fd);
+	return true;
 }
 
 /* r0 = 1; exit: a cgroup skb program that passes everything. */
@@ -96,7 +106,7 @@ static int load_pass_prog(void)
 static void test_at(void)
 {
 	char dir[] = "/tmp/cgbpf-sysbpf-XXXXXX", pin[64], pin2[64];
-	bool at = kernel_has_path_fd();
+	bool at;
 	int prog, dfd, fd;
 
 	if (!mkdtemp(dir) || mount("bpf", dir, "bpf", 0, "mode=0700") < 0) {
@@ -116,6 +126,8 @@ static void test_at(void)
 	fd = sysbpf_obj_get(pin);
 	CHECK(fd >= 0);
 	close(fd);
+	at = kernel_has_path_fd(dfd, "p");
+	printf("  this kernel %s BPF_F_PATH_FD\n", at ? "has" : "does not have");
 	/* Found from the fd: a whole path that does not exist is not looked at. */
 	fd = sysbpf_obj_get_at(dfd, "p", "/nonexistent-cgbpf/p");
 	CHECK(at ? fd >= 0 : fd == -ENOENT);
