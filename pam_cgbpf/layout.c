@@ -47,7 +47,10 @@ const char *layout_below(const char *dir, const char *path)
 {
 	size_t n = strlen(dir);
 
-	return n && !strncmp(path, dir, n) && path[n] == '/' && path[n + 1] ? path + n + 1 : NULL;
+	/* Never an absolute rest: an *at call would resolve it from / and not from @dir. */
+	return n && !strncmp(path, dir, n) && path[n] == '/' && path[n + 1] && path[n + 1] != '/'
+		       ? path + n + 1
+		       : NULL;
 }
 
 int layout_user_cgroup(char *buf, const struct cgbpf_settings *s, uint32_t uid)
@@ -87,8 +90,14 @@ int layout_shared_entry(char *buf, const struct cgbpf_settings *s, enum attach_k
 	char name[256];
 	size_t i;
 
-	for (i = 0; ident[i] && i < sizeof(name) - 1; i++)
+	/* Never cut: two identities alike in their first 255 bytes would share one entry. */
+	for (i = 0; ident[i]; i++) {
+		if (i == sizeof(name) - 1) {
+			buf[0] = '\0';
+			return -ENAMETOOLONG;
+		}
 		name[i] = ident[i] == ':' ? '-' : ident[i];
+	}
 	name[i] = '\0';
 	return layout_fmt(buf, LAYOUT_PATH_MAX, "%s/shared/%s-%s", s->bpffs, attach_kind_name(kind),
 			  name);

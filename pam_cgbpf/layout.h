@@ -27,7 +27,7 @@
 #define LAYOUT_FILTER_CONFIG "config"
 #define LAYOUT_FILTER_RULES  "rules"
 
-/* "A/B"; every other path is built with it. */
+/* "A/B"; @b must not overlap @buf (@a may be @buf itself). */
 int layout_join(char *buf, const char *a, const char *b);
 /* @path below @dir: what follows "@dir/" in it (not empty), or NULL. */
 const char *layout_below(const char *dir, const char *path);

@@ -66,10 +66,45 @@ static void test_names(void)
 	CHECK_STR_CONTAINS(out, "/run/pam_cgbpf/user-7");
 }
 
+static void test_below(void)
+{
+	const char *p = "/sys/fs/bpf/x/user-1/egress-0";
+
+	CHECK(layout_below("/sys/fs/bpf/x", p) &&
+	      !strcmp(layout_below("/sys/fs/bpf/x", p), "user-1/egress-0"));
+	CHECK(!layout_below("/sys/fs/bpf/x/", p)); /* the dir is as the settings give it */
+	CHECK(!layout_below("/sys/fs/bpf/xy", p));
+	CHECK(!layout_below("/sys/fs/bpf/x/user-1/egress-0", p)); /* nothing below */
+	CHECK(!layout_below("", p));
+	/* An absolute rest would be resolved from /, not from the directory's fd. */
+	CHECK(!layout_below("/sys/fs/bpf/x", "/sys/fs/bpf/x//etc/passwd"));
+}
+
+/* A shared entry is named by the whole identity or not at all. */
+static void test_shared_entry_never_cut(void)
+{
+	struct cgbpf_settings s = { 0 };
+	char ident[400];
+
+	s.bpffs = "/sys/fs/bpf/pam_cgbpf";
+	fill(ident, 255, 'a');
+	CHECK(layout_shared_entry(out, &s, ATT_PROGRAM, ident) == 0);
+	CHECK(strlen(out) > 255);
+	fill(ident, 256, 'a');
+	CHECK(layout_shared_entry(out, &s, ATT_PROGRAM, ident) == -ENAMETOOLONG);
+	CHECK(out[0] == '\0');
+	memcpy(ident, "abc:def", 8);
+	CHECK(layout_shared_entry(out, &s, ATT_FILTER, ident) == 0);
+	CHECK_STR_CONTAINS(out, "/shared/");
+	CHECK_STR_CONTAINS(out, "-abc-def");
+}
+
 int main(void)
 {
 	RUN_TEST(test_join);
 	RUN_TEST(test_join_limit);
 	RUN_TEST(test_names);
+	RUN_TEST(test_below);
+	RUN_TEST(test_shared_entry_never_cut);
 	return UNIT_EXIT();
 }
