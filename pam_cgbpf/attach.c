@@ -295,7 +295,9 @@ static int bpffs_mkdir_or_check(struct bpffs_at at, const char *dir, bool *creat
 		return 0;
 	if (errno != EEXIST)
 		return cgbpf_error_set(err, errno, "cannot create %s: %m", dir);
-	if (lstat(dir, &st) < 0)
+	/* The directory that mkdirat found, not one the whole path might walk to. */
+	if ((at.fd >= 0 && rel ? fstatat(at.fd, rel, &st, AT_SYMLINK_NOFOLLOW) : lstat(dir, &st)) <
+	    0)
 		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
 	return bpffs_dir_check(dir, &st, err);
 }
@@ -548,6 +550,13 @@ int attach_unlink(struct bpffs_at at, const char *pin)
 	int r = at.fd >= 0 && rel ? unlinkat(at.fd, rel, 0) : unlink(pin);
 
 	return r < 0 && errno != ENOENT ? -errno : 0;
+}
+
+bool attach_exists(struct bpffs_at at, const char *path)
+{
+	const char *rel = layout_below(at.dir, path);
+
+	return (at.fd >= 0 && rel ? faccessat(at.fd, rel, F_OK, 0) : access(path, F_OK)) == 0;
 }
 
 int attach_rmdir(struct bpffs_at at, const char *dir)

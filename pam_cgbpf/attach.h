@@ -89,6 +89,8 @@ bool attach_link_alive(const char *pin, uint64_t cgroup_id);
 int attach_unpin(struct bpffs_at at, const char *pin);
 /* Removes the pin @pin (no detach: for a link whose cgroup is gone); missing is no error. */
 int attach_unlink(struct bpffs_at at, const char *pin);
+/* Whether @path (on bpffs) exists. */
+bool attach_exists(struct bpffs_at at, const char *path);
 /* Removes the empty directory @dir on bpffs; missing is no error. */
 int attach_rmdir(struct bpffs_at at, const char *dir);
 

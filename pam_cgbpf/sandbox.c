@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "attach.h"
 #include "cgroup.h"
@@ -34,10 +37,22 @@ static void bpffs_fd_close(struct sandbox *sb)
 	sb->have_bpffs_fd = false;
 }
 
+/*
+ * Only a directory on bpffs: before bpffs_ensure (a stale sandbox reclaimed at
+ * open) it may be a plain directory that bpffs is then mounted over, and the
+ * whole paths would see the mount where the fd would not.
+ */
 struct bpffs_at sandbox_bpffs(struct sandbox *sb)
 {
+	struct statfs sf;
+
 	if (!sb->have_bpffs_fd) {
 		sb->bpffs_fd = open(sb->s->bpffs, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sb->bpffs_fd >= 0 &&
+		    (fstatfs(sb->bpffs_fd, &sf) < 0 || sf.f_type != BPF_FS_MAGIC)) {
+			close(sb->bpffs_fd);
+			sb->bpffs_fd = -1;
+		}
 		sb->have_bpffs_fd = true;
 	}
 	return (struct bpffs_at){ .fd = sb->bpffs_fd, .dir = sb->s->bpffs };
@@ -308,7 +323,7 @@ static int attach_one(struct sandbox *sb, const struct want_attach *w, int cg_fd
 		    pin_path(sb, name, pin) < 0)
 			return cgbpf_error_set(err, ENAMETOOLONG, "bpffs=%s: path too long",
 					       sb->s->bpffs);
-	} while (!sb->pins_empty && access(pin, F_OK) == 0);
+	} while (!sb->pins_empty && attach_exists(sandbox_bpffs(sb), pin));
 	r = attach_get_prog(w, sb->s, sandbox_bpffs(sb), sb->s->config, &prog_fd, err);
 	if (r < 0)
 		return r;
@@ -508,7 +523,8 @@ static int sandbox_teardown(struct sandbox *sb, struct cgbpf_error *err)
 			unpin_one(sb, &sb->l.att[j]);
 		else
 			detach_one(sb, &sb->l.att[j]);
-	r = attach_rmdir(sandbox_bpffs(sb), sb->pin_dir);
+	/* No fd opened for this alone: a sandbox without links has nothing else below bpffs. */
+	r = attach_rmdir(sb->l.n_att ? sandbox_bpffs(sb) : BPFFS_AT_NONE, sb->pin_dir);
 	if (r < 0)
 		cgbpf_log(LOG_WARNING, "cannot remove %s: %s", sb->pin_dir, errno_text(r));
 	if (!gone) {
