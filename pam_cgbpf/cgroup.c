@@ -27,22 +27,10 @@ static bool is_cgroup2(const char *path)
 	return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 }
 
-/*
- * The mount point found last in this process: an open and its close (or
- * sshd's next login) look there first, one statfs that proves it still is
- * cgroup2. Any cgroup2 mount shows the same one hierarchy.
- */
-static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
-static char seen[LAYOUT_PATH_MAX];
-
 static int mount_point_put(char *buf, size_t size, const char *mnt, struct cgbpf_error *err)
 {
 	if (snprintf(buf, size, "%s", mnt) >= (int)size)
-		return cgbpf_error_set(err, ENAMETOOLONG, "buffer too small");
-	pthread_mutex_lock(&seen_lock);
-	if (strlen(mnt) < sizeof(seen))
-		strcpy(seen, mnt);
-	pthread_mutex_unlock(&seen_lock);
+		return cgbpf_error_set(err, ENAMETOOLONG, "cgroup2 mount point too long");
 	return 0;
 }
 
@@ -50,19 +38,25 @@ int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 {
 	/* The usual places first: a statfs is far cheaper than reading mountinfo. */
 	static const char *const usual[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	/*
+	 * Which of them was cgroup2 last in this process (1 + index; 0: none yet):
+	 * an open and its close, or sshd's next login, look there first, one statfs
+	 * that proves it still is. Lock-free, so a child forked by a threaded
+	 * application never waits for a lock another thread held.
+	 */
+	static int last;
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
-	char last[LAYOUT_PATH_MAX];
+	int seen = __atomic_load_n(&last, __ATOMIC_RELAXED);
 	size_t cap = 0;
 
-	pthread_mutex_lock(&seen_lock);
-	memcpy(last, seen, sizeof(last));
-	pthread_mutex_unlock(&seen_lock);
-	if (last[0] && is_cgroup2(last))
-		return mount_point_put(buf, size, last, err);
+	if (seen > 0 && seen <= 2 && is_cgroup2(usual[seen - 1]))
+		return mount_point_put(buf, size, usual[seen - 1], err);
 	for (size_t i = 0; i < sizeof(usual) / sizeof(usual[0]); i++)
-		if (is_cgroup2(usual[i]))
+		if (is_cgroup2(usual[i])) {
+			__atomic_store_n(&last, (int)i + 1, __ATOMIC_RELAXED);
 			return mount_point_put(buf, size, usual[i], err);
+		}
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return cgbpf_error_set(err, errno, "cannot read /proc/self/mountinfo: %m");
@@ -78,8 +72,6 @@ int cgroup2_mount_point(char *buf, size_t size, struct cgbpf_error *err)
 		 */
 		if (strchr(mnt, '\\'))
 			continue;
-		if (strlen(mnt) >= size)
-			return cgbpf_error_set(err, ENAMETOOLONG, "cgroup2 mount point too long");
 		return mount_point_put(buf, size, mnt, err);
 	}
 	return cgbpf_error_set(err, ENOENT, "no cgroup v2 file system is mounted");
