@@ -20,21 +20,14 @@
 
 #include <security/pam_appl.h>
 
+#include "../tests/helpers/null_conv.h"
+
 enum phase { PH_START, PH_OPEN, PH_CLOSE, PH_END, PH_TOTAL, PH_COUNT };
 
 enum kind { K_FORK, K_PERMIT, K_SANDBOX, K_COUNT };
 
 static const char *const kind_name[K_COUNT] = { "fork+exit, no PAM", "pam_permit only",
 						"pam_cgbpf (3 hooks, 7 links)" };
-
-static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	(void)n;
-	(void)msg;
-	(void)resp;
-	(void)data;
-	return PAM_CONV_ERR;
-}
 
 static double now_us(void)
 {

@@ -27,14 +27,7 @@
 #include <bpf/bpf.h>
 #include <security/pam_appl.h>
 
-static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	(void)n;
-	(void)msg;
-	(void)resp;
-	(void)data;
-	return PAM_CONV_ERR;
-}
+#include "../tests/helpers/null_conv.h"
 
 static double now_us(void)
 {

@@ -18,21 +18,14 @@
 #include <bpf/libbpf.h>
 #include <security/pam_appl.h>
 
+#include "null_conv.h"
+
 static int ours(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	(void)level;
 	(void)fmt;
 	(void)ap;
 	return 0;
-}
-
-static int null_conv(int n, const struct pam_message **m, struct pam_response **r, void *d)
-{
-	(void)n;
-	(void)m;
-	(void)r;
-	(void)d;
-	return PAM_CONV_ERR;
 }
 
 int main(int argc, char **argv)

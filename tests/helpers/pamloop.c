@@ -15,14 +15,7 @@
 
 #include <security/pam_appl.h>
 
-static int null_conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-	(void)n;
-	(void)msg;
-	(void)resp;
-	(void)data;
-	return PAM_CONV_ERR;
-}
+#include "null_conv.h"
 
 static int count_fds(void)
 {
