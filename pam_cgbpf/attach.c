@@ -283,21 +283,33 @@ static int bpffs_dir_check(const char *dir, const struct stat *st, struct cgbpf_
 	return 0;
 }
 
+/*
+ * The directory fd and name for an *at call on @path: @path below @at's
+ * directory from its fd, or else the whole path (AT_FDCWD).
+ */
+static int at_fd(struct bpffs_at at, const char *path, const char **name)
+{
+	const char *rel = at.fd >= 0 ? layout_below(at.dir, path) : NULL;
+
+	*name = rel ? rel : path;
+	return rel ? at.fd : AT_FDCWD;
+}
+
 /* Made by mkdir as root, 0700: nothing to check. Else someone's: check it. */
 static int bpffs_mkdir_or_check(struct bpffs_at at, const char *dir, bool *created,
 				struct cgbpf_error *err)
 {
-	const char *rel = layout_below(at.dir, dir);
+	const char *name;
+	int fd = at_fd(at, dir, &name);
 	struct stat st;
 
-	*created = (at.fd >= 0 && rel ? mkdirat(at.fd, rel, 0700) : mkdir(dir, 0700)) == 0;
+	*created = mkdirat(fd, name, 0700) == 0;
 	if (*created)
 		return 0;
 	if (errno != EEXIST)
 		return cgbpf_error_set(err, errno, "cannot create %s: %m", dir);
 	/* The directory that mkdirat found, not one the whole path might walk to. */
-	if ((at.fd >= 0 && rel ? fstatat(at.fd, rel, &st, AT_SYMLINK_NOFOLLOW) : lstat(dir, &st)) <
-	    0)
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return cgbpf_error_set(err, errno, "cannot stat %s: %m", dir);
 	return bpffs_dir_check(dir, &st, err);
 }
@@ -428,7 +440,7 @@ int bpffs_remove_dir(const char *dir)
 /* A program from a `program` rule: cached as <shared>/program-<sha>-<name>/prog. */
 static int obj_get_at(struct bpffs_at at, const char *path)
 {
-	return sysbpf_obj_get_at(at.fd, layout_below(at.dir, path), path);
+	return sysbpf_obj_get_at(at.fd, at.fd >= 0 ? layout_below(at.dir, path) : NULL, path);
 }
 
 static int program_get_shared(const struct want_attach *w, const char *dir, struct bpffs_at at,
@@ -544,27 +556,30 @@ bool attach_link_alive(const char *pin, uint64_t cgroup_id)
 	return attach_link_cgroup(pin, &id) == 0 && id == cgroup_id;
 }
 
-int attach_unlink(struct bpffs_at at, const char *pin)
+static int unlink_at(struct bpffs_at at, const char *path, int flags)
 {
-	const char *rel = layout_below(at.dir, pin);
-	int r = at.fd >= 0 && rel ? unlinkat(at.fd, rel, 0) : unlink(pin);
+	const char *name;
+	int fd = at_fd(at, path, &name);
 
-	return r < 0 && errno != ENOENT ? -errno : 0;
+	return unlinkat(fd, name, flags) < 0 && errno != ENOENT ? -errno : 0;
 }
 
-bool attach_exists(struct bpffs_at at, const char *path)
+int attach_unlink(struct bpffs_at at, const char *pin)
 {
-	const char *rel = layout_below(at.dir, path);
-
-	return (at.fd >= 0 && rel ? faccessat(at.fd, rel, F_OK, 0) : access(path, F_OK)) == 0;
+	return unlink_at(at, pin, 0);
 }
 
 int attach_rmdir(struct bpffs_at at, const char *dir)
 {
-	const char *rel = layout_below(at.dir, dir);
-	int r = at.fd >= 0 && rel ? unlinkat(at.fd, rel, AT_REMOVEDIR) : rmdir(dir);
+	return unlink_at(at, dir, AT_REMOVEDIR);
+}
 
-	return r < 0 && errno != ENOENT ? -errno : 0;
+bool attach_exists(struct bpffs_at at, const char *path)
+{
+	const char *name;
+	int fd = at_fd(at, path, &name);
+
+	return faccessat(fd, name, F_OK, 0) == 0;
 }
 
 int attach_unpin(struct bpffs_at at, const char *pin)
