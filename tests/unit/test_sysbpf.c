@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf_scratch.h"
 #include "sysbpf.h"
 #include "unit.h"
 
@@ -88,17 +89,6 @@ static bool kernel_has_path_fd(int dirfd, const char *name)
 	return true;
 }
 
-/* r0 = 1; exit: a cgroup skb program that passes everything. */
-static int load_pass_prog(void)
-{
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-
-	return bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "pass", "GPL", insns, 2, NULL);
-}
-
 /*
  * The _at calls in a private bpffs: from the directory fd where the kernel can
  * (shown by a whole path that does not exist), by the whole path otherwise.
@@ -109,10 +99,9 @@ static void test_at(void)
 	bool at;
 	int prog, dfd, fd;
 
-	if (!mkdtemp(dir) || mount("bpf", dir, "bpf", 0, "mode=0700") < 0) {
+	if (scratch_bpffs_mount(dir) < 0) {
 		printf("  check failed: cannot mount a bpffs at %s: %m\n", dir);
 		unit_failed_checks++;
-		rmdir(dir);
 		return;
 	}
 	snprintf(pin, sizeof(pin), "%s/p", dir);
@@ -158,8 +147,7 @@ static void test_at(void)
 	close(prog);
 	unlink(pin);
 	unlink(pin2);
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
+	scratch_bpffs_umount(dir);
 }
 
 int main(void)

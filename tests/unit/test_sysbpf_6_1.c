@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 
+#include "bpf_scratch.h"
 #include "sysbpf.h"
 #include "unit.h"
 
@@ -68,17 +69,6 @@ long syscall(long nr, ...)
 }
 
 static char dir[] = "/tmp/cgbpf-sysbpf61-XXXXXX";
-
-/* r0 = 1; exit: a cgroup skb program that passes everything. */
-static int load_pass_prog(void)
-{
-	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-
-	return bpf_prog_load(BPF_PROG_TYPE_CGROUP_SKB, "pass", "GPL", insns, 2, NULL);
-}
 
 static void test_old_kernel(void)
 {
@@ -133,14 +123,12 @@ int main(void)
 		printf("SKIP: test_old_kernel (needs root to mount a bpffs)\n");
 		return 0;
 	}
-	if (!mkdtemp(dir) || mount("bpf", dir, "bpf", 0, "mode=0700") < 0) {
-		printf("FAIL: test_old_kernel: cannot mount a bpffs at %s\n", dir);
-		rmdir(dir);
+	if (scratch_bpffs_mount(dir) < 0) {
+		printf("FAIL: test_old_kernel: cannot mount a bpffs at %s: %m\n", dir);
 		return 1;
 	}
 	RUN_TEST(test_old_kernel);
 	r = UNIT_EXIT();
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
+	scratch_bpffs_umount(dir);
 	return r;
 }
